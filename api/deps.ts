@@ -1,0 +1,95 @@
+// What the HTTP API needs from the daemon, defined by its consumer (api/). node/ implements it
+// with the real Raft node; tests implement it with an in-memory twin (tests/api/fake_deps.ts).
+// Must not import node/: the api is a pure fetch function over these interfaces.
+
+import type { Clock } from "../internal/clock.ts";
+import type { Index, NodeId, Term } from "../internal/brand.ts";
+import type { Command } from "../projections/command.ts";
+import type { KvResult, KvState } from "../projections/kv.ts";
+
+export interface MemberInfo {
+  readonly id: NodeId;
+  readonly name: string;
+  readonly peerURLs: readonly string[];
+  readonly clientURLs: readonly string[];
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly name: string;
+  readonly clusterId: string;
+  readonly term: Term;
+  readonly leader: NodeId;
+  /** "StateLeader" | "StateFollower" | "StateCandidate" | "StatePreCandidate" */
+  readonly state: string;
+  readonly commitIndex: Index;
+  readonly appliedIndex: Index;
+  readonly snapshotIndex: Index;
+  readonly firstIndex: Index;
+  readonly lastIndex: Index;
+  readonly logBytesOnDisk: number;
+  /** ISO time the process started and the time this member last became leader (or ""). */
+  readonly startTime: string;
+  readonly leaderStartTime: string;
+  readonly recvAppendRequestCnt: number;
+  readonly sendAppendRequestCnt: number;
+}
+
+/** Per-operation success/failure counters, as etcd's /v2/stats/store reports them. */
+export interface StoreStats {
+  getsSuccess: number;
+  getsFail: number;
+  setsSuccess: number;
+  setsFail: number;
+  deleteSuccess: number;
+  deleteFail: number;
+  updateSuccess: number;
+  updateFail: number;
+  createSuccess: number;
+  createFail: number;
+  compareAndSwapSuccess: number;
+  compareAndSwapFail: number;
+  compareAndDeleteSuccess: number;
+  compareAndDeleteFail: number;
+  expireCount: number;
+  watchers: number;
+}
+
+/** Operating errors from the node, each with a stable code that errors.ts maps to HTTP. */
+export type NodeErrorCode =
+  | "node/timeout" // no commit within limits.proposalTimeoutMs
+  | "node/no-leader"
+  | "node/busy" // too many pending proposals
+  | "node/stopped"
+  | "node/disk-full" // ENOSPC: the write was not made durable
+  | "node/storage"; // any other storage failure
+
+export class NodeError extends Error {
+  override name = "NodeError";
+  readonly code: NodeErrorCode;
+  constructor(code: NodeErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Receives events as entries are applied; the watch hub implements it. */
+export interface KvEventSink {
+  onKvResult(result: KvResult): void;
+}
+
+export interface ApiDeps {
+  readonly clock: Clock;
+  readonly valueBytesMax: number;
+  /** The kv projection's live state, read directly (a serializable, member-local read). */
+  kvState(): KvState;
+  /** Propose a command; resolves with its result once durable, committed and applied here. Rejects with NodeError. */
+  propose(command: Command): Promise<unknown>;
+  /** Resolves once this member has applied everything committed when it was called (a read index round). Rejects with NodeError. */
+  linearizableRead(): Promise<void>;
+  status(): RaftStatus;
+  members(): readonly MemberInfo[];
+  storeStats(): StoreStats;
+  /** Register for applied kv results (used once, by the api's watch hub). */
+  subscribe(sink: KvEventSink): void;
+}

@@ -1,0 +1,39 @@
+// Every bound the daemon enforces, in one place, with its unit last in the name. Defaults mirror
+// etcd 3.4 where etcd has the same knob. Must not hold anything that is not a limit or a default.
+
+export const limits = Object.freeze({
+  /** etcd's v2 default max request size is 1.5 MiB. */
+  valueBytesMax: 1.5 * 1024 * 1024,
+  /** Longest key path accepted, in bytes. */
+  keyBytesMax: 64 * 1024,
+  /** Events kept for watches that start from a past index (etcd: 1000). */
+  eventHistoryMax: 1000,
+  /** Events buffered for one streaming watcher before the stream is closed (etcd: 100). */
+  watcherEventsBufferMax: 100,
+  /** Idle long-poll watchers one member serves at once. */
+  watchersMax: 1_000_000,
+  /** Proposals waiting for commit before new ones are refused with a busy error. */
+  pendingProposalsMax: 100_000,
+  /** Entries taken into one Ready (one SQLite transaction). */
+  readyEntriesMax: 4096,
+  /** Bytes of entries per append message (etcd: 1 MiB). */
+  appendBytesMax: 1024 * 1024,
+  /** Append messages in flight per follower (etcd: 512). */
+  inflightMessagesMax: 512,
+  /** Entries kept behind a snapshot for slow followers (etcd: 5000). */
+  catchUpEntries: 5000,
+  /** Default snapshot interval in applied entries (etcd: 10000). */
+  snapshotCountDefault: 10_000,
+  /** Default heartbeat interval (etcd: 100 ms). */
+  heartbeatIntervalMsDefault: 100,
+  /** Default election timeout (etcd: 1000 ms). */
+  electionTimeoutMsDefault: 1000,
+  /** How often the leader proposes kv/expire while TTL keys exist (etcd SYNC: 500 ms). */
+  expireTickMs: 500,
+  /** How long a write waits for commit before answering 300 "request timed out" (etcd: ~7 s). */
+  proposalTimeoutMs: 7000,
+  /** Largest HTTP request body read, in bytes (value limit plus form overhead). */
+  requestBodyBytesMax: 4 * 1024 * 1024,
+});
+
+export type Limits = typeof limits;

@@ -1,0 +1,60 @@
+// The commands that travel in log entries: a namespaced union, one namespace per projection.
+// Entries are commands (imperative); projections record results. Adding a projection adds a
+// namespace here and nothing in log/. Must not hold behaviour: only the shapes.
+
+import type { Index } from "../internal/brand.ts";
+
+/**
+ * Paths are the store's internal paths: client keys live under "/1" (etcd's StoreKeysPrefix),
+ * cluster metadata under "/0" (StoreClusterPrefix). api/ adds and strips the "/1".
+ */
+export interface KvSet {
+  readonly type: "kv/set";
+  readonly path: string;
+  readonly value: string;
+  readonly dir: boolean;
+  /** Seconds; null means permanent. The expiration is the entry's leader time plus this. */
+  readonly ttlSec: number | null;
+  readonly refresh: boolean;
+  /** undefined: plain set (or CAS when prevValue/prevIndex given); false: create; true: update/CAS. */
+  readonly prevExist?: boolean;
+  readonly prevValue?: string;
+  /** 0 or undefined means absent. */
+  readonly prevIndex?: Index;
+}
+
+/** POST: create "<path>/<%020d index>". */
+export interface KvCreateInOrder {
+  readonly type: "kv/create-in-order";
+  readonly path: string;
+  readonly value: string;
+  readonly dir: boolean;
+  readonly ttlSec: number | null;
+}
+
+export interface KvDelete {
+  readonly type: "kv/delete";
+  readonly path: string;
+  readonly dir: boolean;
+  readonly recursive: boolean;
+  readonly prevValue?: string;
+  readonly prevIndex?: Index;
+}
+
+/** Proposed by the leader every limits.expireTickMs while TTL nodes exist: removes every node whose expiration <= the entry's time. */
+export interface KvExpire {
+  readonly type: "kv/expire";
+}
+
+export type KvCommand = KvSet | KvCreateInOrder | KvDelete | KvExpire;
+
+/** Written by the daemon itself, e.g. on bootstrap: publishes a member's attributes like etcd. */
+export type Command = KvCommand;
+
+export type CommandType = Command["type"];
+
+/** The namespace of a command type: "kv" for "kv/set". */
+export function commandNamespace(type: string): string {
+  const slash = type.indexOf("/");
+  return slash < 0 ? type : type.slice(0, slash);
+}
