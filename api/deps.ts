@@ -35,7 +35,7 @@ export interface RaftStatus {
   readonly sendAppendRequestCnt: number;
 }
 
-/** Per-operation success/failure counters, as etcd's /v2/stats/store reports them. */
+/** Per-operation success/failure counters, as etcd's /v2/stats/store reports them (kept by api/). */
 export interface StoreStats {
   getsSuccess: number;
   getsFail: number;
@@ -89,7 +89,6 @@ export interface ApiDeps {
   linearizableRead(): Promise<void>;
   status(): RaftStatus;
   members(): readonly MemberInfo[];
-  storeStats(): StoreStats;
   /** Register for applied kv results (used once, by the api's watch hub). */
   subscribe(sink: KvEventSink): void;
 }

@@ -1,0 +1,395 @@
+// The durable Raft log in one SQLite file (WAL, synchronous=FULL): entries, hard state, snapshots
+// and metadata. It serves the core's synchronous LogStorage reads from a tail cache backed by SQL,
+// and persists each Ready in ONE transaction, so many client writes share one fsync.
+// Must not interpret entry data (codec.ts and projections/ do) and must not decide when to
+// snapshot or compact (node.ts does).
+
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { Kysely } from "kysely";
+import { assert } from "../internal/assert.ts";
+import type { Index, Term } from "../internal/brand.ts";
+import { checkEnvelope, CorruptEntryError, decodeCbor, encodeCbor } from "../log/codec.ts";
+import { CompactedError, type InitialState, type LogStorage, UnavailableError } from "../log/storage.ts";
+import type { ConfState, Entry, EntryType, HardState, Snapshot } from "../log/types.ts";
+import type { Runtime } from "./runtime.ts";
+import { migrate, type Schema } from "./schema.ts";
+import type { SqliteDb, SqliteStatement } from "./sqlite.ts";
+import { StorageError, toStorageError } from "./sqlite.ts";
+
+export const DB_FILE = "coreplane.db";
+const TAIL_CACHE_ENTRIES = 16_384;
+const SNAPSHOTS_KEPT = 2;
+const EMPTY_CONF: ConfState = { voters: [], learners: [] };
+const EMPTY_HARD: HardState = { term: 0, vote: "", commit: 0 };
+
+export interface SaveBatch {
+  readonly hardState?: HardState;
+  readonly entries: readonly Entry[];
+  readonly snapshot?: Snapshot;
+}
+
+interface Stmts {
+  insertEntry: SqliteStatement;
+  truncateFrom: SqliteStatement;
+  compactTo: SqliteStatement;
+  range: SqliteStatement;
+  termAt: SqliteStatement;
+  putHard: SqliteStatement;
+  putMeta: SqliteStatement;
+  getMeta: SqliteStatement;
+  putSnap: SqliteStatement;
+  pruneSnaps: SqliteStatement;
+  latestSnap: SqliteStatement;
+}
+
+export class SqliteStorage implements LogStorage {
+  readonly dir: string;
+  readonly #db: SqliteDb;
+  readonly #s: Stmts;
+  #hard: HardState = EMPTY_HARD;
+  #conf: ConfState = EMPTY_CONF;
+  /** Everything <= compactedIndex is gone from `entries`; its term is kept for the consistency check. */
+  #compactedIndex: Index = 0;
+  #compactedTerm: Term = 0;
+  #last: Index = 0;
+  #snapMeta: { index: Index; term: Term; confState: ConfState } = { index: 0, term: 0, confState: EMPTY_CONF };
+  /** The newest entries, contiguous, ending at #last. */
+  #tail: Entry[] = [];
+
+  private constructor(dir: string, db: SqliteDb) {
+    this.dir = dir;
+    this.#db = db;
+    this.#s = {
+      insertEntry: db.prepare("INSERT INTO entries (idx, term, type, data) VALUES (?, ?, ?, ?)"),
+      truncateFrom: db.prepare("DELETE FROM entries WHERE idx >= ?"),
+      compactTo: db.prepare("DELETE FROM entries WHERE idx <= ?"),
+      range: db.prepare("SELECT idx, term, type, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"),
+      termAt: db.prepare("SELECT term FROM entries WHERE idx = ?"),
+      putHard: db.prepare(
+        "INSERT INTO hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?) " +
+          "ON CONFLICT(id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index",
+      ),
+      putMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+      getMeta: db.prepare("SELECT value FROM meta WHERE key = ?"),
+      putSnap: db.prepare("INSERT OR REPLACE INTO snapshots (idx, term, conf_state, data, created_ms) VALUES (?, ?, ?, ?, ?)"),
+      pruneSnaps: db.prepare(`DELETE FROM snapshots WHERE idx NOT IN (SELECT idx FROM snapshots ORDER BY idx DESC LIMIT ${SNAPSHOTS_KEPT})`),
+      latestSnap: db.prepare("SELECT idx, term, conf_state, data FROM snapshots ORDER BY idx DESC LIMIT 1"),
+    };
+  }
+
+  /** Opens (creating if needed) the log in `dir`, runs migrations, loads the in-memory indexes. */
+  static async open(rt: Runtime, dir: string): Promise<SqliteStorage> {
+    const db = rt.openSqlite(join(dir, DB_FILE));
+    try {
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = FULL");
+      db.exec("PRAGMA busy_timeout = 5000");
+      db.exec("PRAGMA cache_size = -65536");
+      const k = new Kysely<Schema>({ dialect: rt.kyselyDialect(db) });
+      await migrate(k);
+      // kysely's SqliteDialect does not own the connection (close is a no-op in the adapters).
+      await k.destroy();
+    } catch (e) {
+      db.close();
+      throw toStorageError(e, `opening ${join(dir, DB_FILE)}`);
+    }
+    const st = new SqliteStorage(dir, db);
+    st.#load();
+    return st;
+  }
+
+  #load(): void {
+    const h = this.#db.prepare("SELECT term, vote, commit_index FROM hard_state WHERE id = 1").get();
+    if (h) this.#hard = { term: Number(h.term), vote: String(h.vote), commit: Number(h.commit_index) };
+    const conf = this.getMeta("conf_state");
+    if (conf) this.#conf = JSON.parse(conf) as ConfState;
+    this.#compactedIndex = Number(this.getMeta("compacted_index") ?? 0);
+    this.#compactedTerm = Number(this.getMeta("compacted_term") ?? 0);
+    const snap = this.#s.latestSnap.get();
+    if (snap) {
+      this.#snapMeta = {
+        index: Number(snap.idx),
+        term: Number(snap.term),
+        confState: decodeCbor<ConfState>(snap.conf_state as Uint8Array),
+      };
+    }
+    const last = this.#db.prepare("SELECT MAX(idx) AS m FROM entries").get();
+    this.#last = last?.m == null ? this.#compactedIndex : Number(last.m);
+    const from = Math.max(this.#compactedIndex + 1, this.#last - TAIL_CACHE_ENTRIES + 1);
+    this.#tail = this.#readRange(from, this.#last + 1, Infinity);
+    assert(this.#tail.length === this.#last - from + 1, `log has a gap between ${from} and ${this.#last}`);
+  }
+
+  #readRange(lo: Index, hi: Index, maxBytes: number): Entry[] {
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (const r of this.#s.range.iterate(lo, hi)) {
+      const data = r.data as Uint8Array;
+      if (out.length > 0 && bytes + data.length > maxBytes) break;
+      bytes += data.length;
+      out.push({ index: Number(r.idx), term: Number(r.term), type: Number(r.type) as EntryType, data });
+    }
+    return out;
+  }
+
+  // ---- LogStorage (read side, synchronous) ----
+
+  initialState(): InitialState {
+    return { hardState: this.#hard, confState: this.#conf };
+  }
+
+  firstIndex(): Index {
+    return this.#compactedIndex + 1;
+  }
+
+  lastIndex(): Index {
+    return this.#last;
+  }
+
+  term(i: Index): Term {
+    if (i === this.#compactedIndex) return this.#compactedTerm;
+    if (i < this.#compactedIndex) throw new CompactedError(`term(${i}): compacted up to ${this.#compactedIndex}`);
+    if (i > this.#last) throw new UnavailableError(`term(${i}): last index is ${this.#last}`);
+    const t0 = this.#tail.length > 0 ? this.#tail[0].index : this.#last + 1;
+    if (i >= t0) return this.#tail[i - t0].term;
+    const r = this.#s.termAt.get(i);
+    assert(r, `entry ${i} missing between first ${this.firstIndex()} and last ${this.#last}`);
+    return Number(r.term);
+  }
+
+  entries(lo: Index, hi: Index, maxBytes: number): Entry[] {
+    if (lo <= this.#compactedIndex) throw new CompactedError(`entries(${lo}): compacted up to ${this.#compactedIndex}`);
+    if (hi > this.#last + 1) throw new UnavailableError(`entries(${lo}, ${hi}): last index is ${this.#last}`);
+    if (lo >= hi) return [];
+    const t0 = this.#tail.length > 0 ? this.#tail[0].index : this.#last + 1;
+    if (lo >= t0) {
+      const out: Entry[] = [];
+      let bytes = 0;
+      for (let i = lo; i < hi; i++) {
+        const e = this.#tail[i - t0];
+        if (out.length > 0 && bytes + e.data.length > maxBytes) break;
+        bytes += e.data.length;
+        out.push(e);
+      }
+      return out;
+    }
+    return this.#readRange(lo, hi, maxBytes);
+  }
+
+  snapshot(): Snapshot {
+    const r = this.#s.latestSnap.get();
+    if (!r) return { metadata: { index: 0, term: 0, confState: EMPTY_CONF }, data: new Uint8Array(0) };
+    return {
+      metadata: { index: Number(r.idx), term: Number(r.term), confState: decodeCbor<ConfState>(r.conf_state as Uint8Array) },
+      data: r.data as Uint8Array,
+    };
+  }
+
+  /** Index and term of the newest snapshot, without reading its data. */
+  snapshotMeta(): { index: Index; term: Term; confState: ConfState } {
+    return this.#snapMeta;
+  }
+
+  hardState(): HardState {
+    return this.#hard;
+  }
+
+  // ---- write side ----
+
+  /**
+   * Persists one Ready in one transaction (one fsync). Throws StorageError (diskFull on ENOSPC /
+   * SQLITE_FULL) after rolling back: then nothing of the batch is on disk and the in-memory view
+   * is unchanged, so the caller may retry the same batch.
+   */
+  save(b: SaveBatch): void {
+    if (!b.hardState && b.entries.length === 0 && !b.snapshot) return;
+    const db = this.#db;
+    let newLast = this.#last;
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      if (b.snapshot) {
+        const m = b.snapshot.metadata;
+        this.#s.putSnap.run(m.index, m.term, encodeCbor(m.confState), b.snapshot.data, 0);
+        this.#s.pruneSnaps.run();
+        this.#s.truncateFrom.run(0); // a received snapshot replaces the whole log
+        this.#s.putMeta.run("compacted_index", String(m.index));
+        this.#s.putMeta.run("compacted_term", String(m.term));
+        this.#s.putMeta.run("conf_state", JSON.stringify(m.confState));
+        newLast = m.index;
+      }
+      if (b.entries.length > 0) {
+        const first = b.entries[0].index;
+        assert(first <= newLast + 1, `append at ${first} leaves a gap after ${newLast}`);
+        if (first <= newLast) this.#s.truncateFrom.run(first);
+        const ins = this.#s.insertEntry;
+        for (const e of b.entries) ins.run(e.index, e.term, e.type, e.data);
+        newLast = b.entries[b.entries.length - 1].index;
+      }
+      if (b.hardState) this.#s.putHard.run(b.hardState.term, b.hardState.vote, b.hardState.commit);
+      db.exec("COMMIT");
+    } catch (e) {
+      try {
+        db.exec("ROLLBACK");
+      } catch { /* no transaction left to roll back */ }
+      throw toStorageError(e, "saving the log");
+    }
+    // Only now, with the batch durable, does the in-memory view move.
+    if (b.snapshot) {
+      const m = b.snapshot.metadata;
+      this.#compactedIndex = m.index;
+      this.#compactedTerm = m.term;
+      this.#conf = m.confState;
+      this.#snapMeta = { index: m.index, term: m.term, confState: m.confState };
+      this.#tail = [];
+      this.#last = m.index;
+    }
+    if (b.entries.length > 0) this.#appendTail(b.entries);
+    this.#last = newLast;
+    if (b.hardState) this.#hard = b.hardState;
+  }
+
+  #appendTail(entries: readonly Entry[]): void {
+    const first = entries[0].index;
+    const t0 = this.#tail.length > 0 ? this.#tail[0].index : first;
+    if (this.#tail.length > 0 && first <= this.#last) this.#tail.length = Math.max(0, first - t0);
+    if (this.#tail.length === 0 || this.#tail[0].index + this.#tail.length === first) {
+      for (const e of entries) this.#tail.push(e);
+    } else {
+      this.#tail = entries.slice();
+    }
+    const over = this.#tail.length - TAIL_CACHE_ENTRIES;
+    if (over > TAIL_CACHE_ENTRIES / 4) this.#tail = this.#tail.slice(over);
+  }
+
+  /** Stores a snapshot of the applied state at `index` (durably), keeping the newest few. */
+  createSnapshot(index: Index, confState: ConfState, data: Uint8Array, createdMs: number): void {
+    assert(index <= this.#last && index > this.#compactedIndex, `snapshot at ${index} outside the log`);
+    const term = this.term(index);
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      this.#s.putSnap.run(index, term, encodeCbor(confState), data, createdMs);
+      this.#s.pruneSnaps.run();
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* none */ }
+      throw toStorageError(e, `saving the snapshot at ${index}`);
+    }
+    this.#snapMeta = { index, term, confState };
+  }
+
+  /** Drops entries up to `index` (which must be covered by a snapshot). */
+  compact(index: Index): void {
+    if (index <= this.#compactedIndex) return;
+    assert(index <= this.#snapMeta.index, `compact(${index}) beyond the snapshot at ${this.#snapMeta.index}`);
+    const term = this.term(index);
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      this.#s.compactTo.run(index);
+      this.#s.putMeta.run("compacted_index", String(index));
+      this.#s.putMeta.run("compacted_term", String(term));
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* none */ }
+      throw toStorageError(e, `compacting the log up to ${index}`);
+    }
+    this.#compactedIndex = index;
+    this.#compactedTerm = term;
+    const t0 = this.#tail.length > 0 ? this.#tail[0].index : index + 1;
+    if (index >= t0) this.#tail = this.#tail.slice(index - t0 + 1);
+  }
+
+  setConfState(cs: ConfState): void {
+    this.putMeta("conf_state", JSON.stringify(cs));
+    this.#conf = cs;
+  }
+
+  getMeta(key: string): string | undefined {
+    const r = this.#s.getMeta.get(key);
+    return r ? String(r.value) : undefined;
+  }
+
+  putMeta(key: string, value: string): void {
+    try {
+      this.#s.putMeta.run(key, value);
+    } catch (e) {
+      throw toStorageError(e, `writing metadata ${key}`);
+    }
+  }
+
+  /** Entries in [lo, hi] in order, read in pages: for replay, dump and verify. */
+  *iterate(lo: Index, hi: Index, pageEntries = 4096): Generator<Entry> {
+    for (let from = Math.max(lo, this.firstIndex()); from <= hi;) {
+      const page = this.#readRange(from, Math.min(hi, from + pageEntries - 1) + 1, Infinity);
+      if (page.length === 0) return;
+      for (const e of page) yield e;
+      from = page[page.length - 1].index + 1;
+    }
+  }
+
+  /** Bytes of the database and its WAL on disk. */
+  bytesOnDisk(): number {
+    let n = 0;
+    for (const f of [DB_FILE, `${DB_FILE}-wal`]) {
+      try {
+        n += statSync(join(this.dir, f)).size;
+      } catch { /* absent */ }
+    }
+    return n;
+  }
+
+  /**
+   * Checks every stored entry: index continuity from the first index and the envelope CRC.
+   * Returns the first problem found, or undefined.
+   */
+  verify(onProgress?: (index: Index) => void): CorruptEntryError | undefined {
+    let expect = this.firstIndex();
+    for (const e of this.iterate(this.firstIndex(), this.#last)) {
+      if (e.index !== expect) return new CorruptEntryError(expect, `missing (next stored entry is ${e.index})`);
+      try {
+        checkEnvelope(e.data, e.index);
+      } catch (err) {
+        return err as CorruptEntryError;
+      }
+      if ((e.index & 0xffff) === 0) onProgress?.(e.index);
+      expect++;
+    }
+    return undefined;
+  }
+
+  /** Deletes every entry after `index` (operator repair of a torn tail). */
+  truncateAfter(index: Index): number {
+    const before = this.#last;
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      this.#s.truncateFrom.run(index + 1);
+      if (this.#hard.commit > index) {
+        this.#s.putHard.run(this.#hard.term, this.#hard.vote, index);
+      }
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* none */ }
+      throw toStorageError(e, `truncating after ${index}`);
+    }
+    if (this.#hard.commit > index) this.#hard = { ...this.#hard, commit: index };
+    this.#last = Math.min(this.#last, index);
+    const t0 = this.#tail.length > 0 ? this.#tail[0].index : index + 1;
+    this.#tail.length = Math.max(0, Math.min(this.#tail.length, index - t0 + 1));
+    return Math.max(0, before - this.#last);
+  }
+
+  close(): void {
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch { /* closing anyway */ }
+    this.#db.close();
+  }
+}
+
+export { StorageError };
