@@ -1,0 +1,145 @@
+// Start real servers for tests: a coreplane member (`main.ts serve` in a child process, on the
+// runtime running the tests) and a real etcd 3.4 with --enable-v2. Each gets a fresh data dir
+// under the system temp dir and is killed at the end. Must not pick ports itself: callers pass
+// ports from their own range so parallel suites do not clash.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+export interface Proc {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Output so far (stdout + stderr), for failure messages. */
+  output(): string;
+  /** SIGKILL and wait for exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Stop (SIGTERM, then SIGKILL after 5 s) and delete the data dir unless keepData. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `coreplane-${prefix}-`));
+}
+
+/** The command that runs main.ts on the current runtime. */
+export function mainCommand(): { cmd: string; args: string[] } {
+  if (isDeno) return { cmd: join(repoRoot, "node_modules", ".bin", "deno"), args: ["run", "-A", "--quiet", join(repoRoot, "main.ts")] };
+  return { cmd: join(repoRoot, "node_modules", ".bin", "tsx"), args: [join(repoRoot, "main.ts")] };
+}
+
+async function waitHealthy(url: string, child: ChildProcess, out: () => string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before it was healthy:\n${out()}`);
+    }
+    try {
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+      await r.body?.cancel();
+      if (r.status === 200) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server at ${url} not healthy after ${timeoutMs} ms:\n${out()}`);
+}
+
+function track(child: ChildProcess, url: string, dataDir: string): Proc {
+  let text = "";
+  child.stdout?.on("data", (d) => (text += d));
+  child.stderr?.on("data", (d) => (text += d));
+  const exited = new Promise<void>((r) => {
+    if (child.exitCode !== null || child.signalCode !== null) r();
+    else child.once("exit", () => r());
+  });
+  const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return {
+    url,
+    dataDir,
+    child,
+    output: () => text,
+    kill,
+    stop: async (opts) => {
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await kill("SIGTERM");
+      clearTimeout(t);
+      if (!opts?.keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CoreplaneOptions {
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly dataDir?: string;
+  readonly name?: string;
+  readonly extraArgs?: readonly string[];
+  readonly env?: Record<string, string>;
+  readonly timeoutMs?: number;
+}
+
+/** Starts `coreplane serve` and resolves once /health answers 200. */
+export async function startCoreplane(o: CoreplaneOptions): Promise<Proc> {
+  const dataDir = o.dataDir ?? tempDir("member");
+  const client = `http://127.0.0.1:${o.clientPort}`;
+  const peer = `http://127.0.0.1:${o.peerPort}`;
+  const name = o.name ?? "n1";
+  const { cmd, args } = mainCommand();
+  const child = spawn(cmd, [
+    ...args,
+    "serve",
+    "--name", name,
+    "--data-dir", dataDir,
+    "--listen-client-urls", client,
+    "--advertise-client-urls", client,
+    "--listen-peer-urls", peer,
+    "--initial-advertise-peer-urls", peer,
+    "--initial-cluster", `${name}=${peer}`,
+    "--log-level", "warn",
+    ...(o.extraArgs ?? []),
+  ], { cwd: repoRoot, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const p = track(child, client, dataDir);
+  try {
+    await waitHealthy(client, child, p.output, o.timeoutMs ?? 30_000);
+  } catch (e) {
+    await p.kill();
+    throw e;
+  }
+  return p;
+}
+
+/** Starts a real etcd 3.4 single member with --enable-v2; resolves once /health answers 200. */
+export async function startEtcd(o: { clientPort: number; peerPort: number; name?: string; timeoutMs?: number }): Promise<Proc> {
+  const dataDir = tempDir("etcd");
+  const client = `http://127.0.0.1:${o.clientPort}`;
+  const peer = `http://127.0.0.1:${o.peerPort}`;
+  const name = o.name ?? "n1";
+  const child = spawn("etcd", [
+    "--name", name,
+    "--data-dir", dataDir,
+    "--enable-v2",
+    "--listen-client-urls", client,
+    "--advertise-client-urls", client,
+    "--listen-peer-urls", peer,
+    "--initial-advertise-peer-urls", peer,
+    "--initial-cluster", `${name}=${peer}`,
+    "--log-level", "error",
+  ], { stdio: ["ignore", "pipe", "pipe"] });
+  const p = track(child, client, dataDir);
+  try {
+    await waitHealthy(client, child, p.output, o.timeoutMs ?? 30_000);
+  } catch (e) {
+    await p.kill();
+    throw e;
+  }
+  return p;
+}
