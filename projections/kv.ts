@@ -1,0 +1,761 @@
+// etcd 3.4's v2 store (etcdserver/api/v2store) as a pure projection: the key tree, the global
+// etcd index, TTL expiry driven by kv/expire entries, and the event history that watches scan.
+// Paths are internal ("/0" cluster, "/1" client keys); api/ adds and strips "/1".
+// Must not read a clock or randomness (time comes from ApplyContext.timeMs or a nowMs argument),
+// must not notify watchers (api/watch_hub.ts does, from the results), and must never throw on
+// bad user input: a rejected command is a KvError result taking no index.
+
+import { assert, unreachable } from "../internal/assert.ts";
+import { limits } from "../internal/limits.ts";
+import type { KvCommand, KvCreateInOrder, KvDelete, KvSet } from "./command.ts";
+import type { ApplyContext, Projection } from "./projection.ts";
+import { Ecode, type KvError, kvError } from "./kv_errors.ts";
+import { type Children, cleanPath, compareUtf8, isDir, joinPath, nodePath, TreeNode, TtlEntry } from "./_kv_tree.ts";
+import { TtlHeap } from "./_kv_ttl_heap.ts";
+import { EventHistory } from "./_kv_history.ts";
+
+export type { KvError } from "./kv_errors.ts";
+
+export type KvAction =
+  | "get"
+  | "set"
+  | "create"
+  | "update"
+  | "compareAndSwap"
+  | "delete"
+  | "compareAndDelete"
+  | "expire";
+
+/**
+ * A node as rendered into events and reads, with internal paths. Property order is not the
+ * wire order (a listing's `nodes` is attached last); api/ renders the Go field order itself.
+ */
+export interface KvNode {
+  /** Internal path, e.g. "/1/foo"; absent on the root. */
+  key?: string;
+  /** Files; absent on dirs and on delete/compareAndDelete/expire event nodes. */
+  value?: string;
+  dir?: true;
+  /** Absolute epoch ms, when the node has a TTL. */
+  expirationMs?: number;
+  /** Seconds: ceil((expirationMs - nowMs)/1000); omitted when <= 0. */
+  ttl?: number;
+  /** Directories in get results, when non-empty (hidden "_" children excluded). */
+  nodes?: KvNode[];
+  modifiedIndex: number;
+  createdIndex: number;
+}
+
+export interface KvEvent {
+  action: KvAction;
+  node: KvNode;
+  prevNode?: KvNode;
+  /** A refresh write: in the history (taking its index) but skipped by scans and notifying no one. */
+  refresh?: boolean;
+  /** The etcd index of the event: node.modifiedIndex for writes, the current index for a get. */
+  index: number;
+}
+
+/**
+ * A removed subtree, detached from the tree, handed to the watch hub with delete and expire
+ * results so it can notify the watchers on every removed descendant (etcd's Remove callback).
+ */
+export interface KvSubtree {
+  child(name: string): KvSubtree | undefined;
+}
+
+export type KvResult =
+  | { type: "event"; event: KvEvent; /** delete/compareAndDelete: the removed node (non-enumerable) */ removed?: KvSubtree }
+  | { type: "error"; error: KvError }
+  | { type: "expire"; events: KvEvent[]; /** parallel to events: the removed nodes (non-enumerable) */ removed?: KvSubtree[] };
+
+/** etcd's StoreClusterPrefix and StoreKeysPrefix: created with the store, index 0, read-only. */
+const NAMESPACES = ["/0", "/1"] as const;
+
+/** The store. Fields are internal to projections/ (kv.ts and its _kv_ helpers); read through the kv* functions. */
+export class KvState {
+  /** The current etcd index. */
+  currentIndex = 0;
+  readonly root: TreeNode;
+  readonly ttlHeap = new TtlHeap();
+  readonly history = new EventHistory(limits.eventHistoryMax);
+  /** Nodes in the tree, the root excluded. */
+  nodeCount = 0;
+
+  constructor(withNamespaces = true) {
+    this.root = new TreeNode("", null, new Map(), 0);
+    if (withNamespaces) {
+      for (const ns of NAMESPACES) {
+        (this.root.data as Children).set(ns.slice(1), new TreeNode(ns.slice(1), this.root, new Map(), 0));
+        this.nodeCount++;
+      }
+    }
+  }
+
+  get index(): number {
+    return this.currentIndex;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function ttlSeconds(expirationMs: number, nowMs: number): number {
+  return Math.ceil((expirationMs - nowMs) / 1000);
+}
+
+/** etcd's Repr(recursive=false): the node alone, with TTL at `nowMs`. */
+function renderNode(n: TreeNode, path: string, nowMs: number): KvNode {
+  const m = n.modifiedIndex;
+  const c = n.createdIndex;
+  const out: KvNode = n.parent === null
+    ? { dir: true, modifiedIndex: m, createdIndex: c }
+    : typeof n.data === "string"
+    ? { key: path, value: n.data, modifiedIndex: m, createdIndex: c }
+    : { key: path, dir: true, modifiedIndex: m, createdIndex: c };
+  if (n.ttl !== null) addTtl(out, n.ttl.expirationMs, nowMs);
+  return out;
+}
+
+function addTtl(out: KvNode, expirationMs: number, nowMs: number): void {
+  out.expirationMs = expirationMs;
+  const ttl = ttlSeconds(expirationMs, nowMs);
+  if (ttl > 0) out.ttl = ttl;
+}
+
+/** An event's node: key, [value], [dir], [expiration, ttl], indexes. */
+function eventNode(
+  key: string,
+  value: string | undefined,
+  dir: boolean,
+  ttl: TtlEntry | null,
+  nowMs: number,
+  modifiedIndex: number,
+  createdIndex: number,
+): KvNode {
+  const out: KvNode = value !== undefined
+    ? { key, value, modifiedIndex, createdIndex }
+    : dir
+    ? { key, dir: true, modifiedIndex, createdIndex }
+    : { key, modifiedIndex, createdIndex };
+  if (ttl !== null) addTtl(out, ttl.expirationMs, nowMs);
+  return out;
+}
+
+function byKey(a: KvNode, b: KvNode): number {
+  return compareUtf8(a.key!, b.key!);
+}
+
+/**
+ * etcd's loadInternalNode: a directory lists its visible children; with `recursive` the whole
+ * subtree. Iterative, so a pathologically deep tree cannot overflow the stack.
+ */
+function renderListing(top: TreeNode, topPath: string, nowMs: number, recursive: boolean, sorted: boolean): KvNode {
+  const out = renderNode(top, topPath, nowMs);
+  if (typeof top.data === "string") return out;
+  const stack: [TreeNode, string, KvNode][] = [[top, topPath, out]];
+  while (stack.length > 0) {
+    const [n, p, k] = stack.pop()!;
+    const kids: KvNode[] = [];
+    for (const c of (n.data as Children).values()) {
+      if (c.name.charCodeAt(0) === 95 /* _ */) continue;
+      const cp = joinPath(p, c.name);
+      const kc = renderNode(c, cp, nowMs);
+      kids.push(kc);
+      if (recursive && typeof c.data !== "string") stack.push([c, cp, kc]);
+    }
+    if (sorted) kids.sort(byKey);
+    if (kids.length > 0) k.nodes = kids;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tree walking
+
+/** etcd's internalGet: the node, or 100 (cause: the first missing prefix) / 104 (cause: the file in the way). */
+function internalGet(s: KvState, path: string): TreeNode | KvError {
+  let cur = s.root;
+  let start = 1;
+  while (start < path.length) {
+    let end = path.indexOf("/", start);
+    if (end < 0) end = path.length;
+    const name = path.slice(start, end);
+    if (typeof cur.data === "string") return kvError(Ecode.NotDir, path.slice(0, start - 1) || "/", s.currentIndex);
+    const child = cur.data.get(name);
+    if (child === undefined) return kvError(Ecode.KeyNotFound, path.slice(0, end), s.currentIndex);
+    cur = child;
+    start = end + 1;
+  }
+  return cur;
+}
+
+function isError(x: TreeNode | KvError): x is KvError {
+  return !(x instanceof TreeNode);
+}
+
+/** etcd's walk(dirName, checkDir): the directory at `path`, creating missing ones at `index`; 104 on a file. */
+function walkCreate(s: KvState, path: string, index: number): TreeNode | KvError {
+  let cur = s.root;
+  let start = 1;
+  while (start < path.length) {
+    let end = path.indexOf("/", start);
+    if (end < 0) end = path.length;
+    const name = path.slice(start, end);
+    const children = cur.data as Children;
+    let child = children.get(name);
+    if (child === undefined) {
+      child = new TreeNode(name, cur, new Map(), index);
+      children.set(name, child);
+      s.nodeCount++;
+    } else if (typeof child.data === "string") {
+      return kvError(Ecode.NotDir, path.slice(0, end), s.currentIndex);
+    }
+    cur = child;
+    start = end + 1;
+  }
+  return cur;
+}
+
+function isReadOnly(path: string): boolean {
+  return path === "/" || path === "/0" || path === "/1";
+}
+
+/** Detaches `n` (and its subtree) from the tree and the TTL heap. */
+function removeNode(s: KvState, n: TreeNode): void {
+  const parent = n.parent;
+  assert(parent !== null, "cannot remove the root");
+  (parent.data as Children).delete(n.name);
+  const stack = [n];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    s.nodeCount--;
+    if (x.ttl !== null) s.ttlHeap.remove(x.ttl);
+    if (typeof x.data !== "string") for (const c of x.data.values()) stack.push(c);
+  }
+}
+
+/** etcd's node.UpdateTTL: null makes the node permanent. `seq` is the writing index. */
+function updateTtl(s: KvState, n: TreeNode, expirationMs: number | null, seq: number): void {
+  if (n.ttl !== null) {
+    if (expirationMs === null) {
+      s.ttlHeap.remove(n.ttl);
+      n.ttl = null;
+    } else {
+      n.ttl.expirationMs = expirationMs;
+      n.ttl.seq = seq;
+      s.ttlHeap.update(n.ttl);
+    }
+  } else if (expirationMs !== null) {
+    n.ttl = new TtlEntry(expirationMs, seq, n);
+    s.ttlHeap.push(n.ttl);
+  }
+}
+
+/**
+ * Attaches the removed subtree for the watch hub as a non-enumerable property, so results stay
+ * plain data for JSON, CBOR and deep-equality (the subtree has parent links, i.e. cycles).
+ */
+function withRemoved<R extends KvResult>(r: R, removed: KvSubtree | KvSubtree[]): R {
+  Object.defineProperty(r, "removed", { value: removed, enumerable: false });
+  return r;
+}
+
+function ok(s: KvState, event: KvEvent): KvResult {
+  s.history.add(event);
+  return { type: "event", event };
+}
+
+function fail(error: KvError): KvResult {
+  return { type: "error", error };
+}
+
+function compareFailCause(n: TreeNode, prevValue: string, prevIndex: number): string | null {
+  const indexMatch = prevIndex === 0 || n.modifiedIndex === prevIndex;
+  const valueMatch = prevValue === "" || n.data === prevValue;
+  if (indexMatch && valueMatch) return null;
+  if (indexMatch) return `[${prevValue} != ${n.data as string}]`;
+  if (valueMatch) return `[${prevIndex} != ${n.modifiedIndex}]`;
+  return `[${prevValue} != ${n.data as string}] [${prevIndex} != ${n.modifiedIndex}]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store operations (etcd store.go, one function each)
+
+/** etcd's internalCreate: create (replace=false) or replace a file (replace=true) at `path`. */
+function internalCreate(
+  s: KvState,
+  path: string,
+  dir: boolean,
+  value: string,
+  unique: boolean,
+  replace: boolean,
+  expirationMs: number | null,
+  action: KvAction,
+  nowMs: number,
+): { event: KvEvent; prev: TreeNode | null } | KvError {
+  const curr = s.currentIndex;
+  const next = curr + 1;
+  if (unique) path += "/" + String(next).padStart(20, "0");
+  path = cleanPath(path);
+  if (isReadOnly(path)) return kvError(Ecode.RootROnly, "/", curr);
+
+  const slash = path.lastIndexOf("/");
+  const name = path.slice(slash + 1);
+  const d = walkCreate(s, path.slice(0, slash) || "/", next);
+  if (isError(d)) return d;
+  const children = d.data as Children;
+
+  let prevNode: KvNode | undefined;
+  const existing = children.get(name);
+  if (existing !== undefined) {
+    if (!replace) return kvError(Ecode.NodeExist, path, curr);
+    if (isDir(existing)) return kvError(Ecode.NotFile, path, curr);
+    prevNode = renderNode(existing, path, nowMs);
+    removeNode(s, existing);
+  }
+
+  const n = new TreeNode(name, d, dir ? new Map() : value, next);
+  children.set(n.name, n);
+  s.nodeCount++;
+  if (expirationMs !== null) updateTtl(s, n, expirationMs, next);
+  s.currentIndex = next;
+
+  const node = eventNode(path, dir ? undefined : value, dir, n.ttl, nowMs, next, next);
+  const event: KvEvent = prevNode !== undefined ? { action, node, prevNode, index: next } : { action, node, index: next };
+  return { event, prev: existing ?? null };
+}
+
+function storeSet(
+  s: KvState,
+  path: string,
+  dir: boolean,
+  value: string,
+  expirationMs: number | null,
+  refresh: boolean,
+  nowMs: number,
+): KvResult {
+  path = cleanPath(path);
+  const got = internalGet(s, path);
+  if (isError(got)) {
+    if (got.errorCode !== Ecode.KeyNotFound || refresh) return fail(got);
+  } else if (refresh) {
+    value = typeof got.data === "string" ? got.data : "";
+  }
+  const r = internalCreate(s, path, dir, value, false, true, expirationMs, "set", nowMs);
+  if ("errorCode" in r) return fail(r);
+  if (refresh) r.event.refresh = true;
+  return ok(s, r.event);
+}
+
+function storeCreate(
+  s: KvState,
+  path: string,
+  dir: boolean,
+  value: string,
+  unique: boolean,
+  expirationMs: number | null,
+  nowMs: number,
+): KvResult {
+  const r = internalCreate(s, path, dir, value, unique, false, expirationMs, "create", nowMs);
+  if ("errorCode" in r) return fail(r);
+  return ok(s, r.event);
+}
+
+function storeUpdate(
+  s: KvState,
+  path: string,
+  value: string,
+  expirationMs: number | null,
+  refresh: boolean,
+  nowMs: number,
+): KvResult {
+  path = cleanPath(path);
+  if (isReadOnly(path)) return fail(kvError(Ecode.RootROnly, "/", s.currentIndex));
+  const n = internalGet(s, path);
+  if (isError(n)) return fail(n);
+  const dir = isDir(n);
+  if (dir && value !== "") return fail(kvError(Ecode.NotFile, path, s.currentIndex));
+  if (refresh) value = dir ? "" : n.data as string;
+  const next = s.currentIndex + 1;
+  const prevNode = renderNode(n, path, nowMs);
+  // A directory's modifiedIndex never changes (etcd's Write fails on dirs); the event still shows `next`.
+  if (!dir) {
+    n.data = value;
+    n.modifiedIndex = next;
+  }
+  updateTtl(s, n, expirationMs, next);
+  s.currentIndex = next;
+  const event: KvEvent = {
+    action: "update",
+    node: eventNode(path, dir ? undefined : value, dir, n.ttl, nowMs, next, n.createdIndex),
+    prevNode,
+    index: next,
+  };
+  if (refresh) event.refresh = true;
+  return ok(s, event);
+}
+
+function storeCompareAndSwap(
+  s: KvState,
+  path: string,
+  prevValue: string,
+  prevIndex: number,
+  value: string,
+  expirationMs: number | null,
+  refresh: boolean,
+  nowMs: number,
+): KvResult {
+  path = cleanPath(path);
+  if (isReadOnly(path)) return fail(kvError(Ecode.RootROnly, "/", s.currentIndex));
+  const n = internalGet(s, path);
+  if (isError(n)) return fail(n);
+  if (isDir(n)) return fail(kvError(Ecode.NotFile, path, s.currentIndex));
+  const cause = compareFailCause(n, prevValue, prevIndex);
+  if (cause !== null) return fail(kvError(Ecode.TestFailed, cause, s.currentIndex));
+  if (refresh) value = n.data as string;
+  const next = s.currentIndex + 1;
+  const prevNode = renderNode(n, path, nowMs);
+  n.data = value;
+  n.modifiedIndex = next;
+  updateTtl(s, n, expirationMs, next);
+  s.currentIndex = next;
+  const event: KvEvent = {
+    action: "compareAndSwap",
+    node: eventNode(path, value, false, n.ttl, nowMs, next, n.createdIndex),
+    prevNode,
+    index: next,
+  };
+  if (refresh) event.refresh = true;
+  return ok(s, event);
+}
+
+function storeDelete(s: KvState, path: string, dir: boolean, recursive: boolean, nowMs: number): KvResult {
+  path = cleanPath(path);
+  if (isReadOnly(path)) return fail(kvError(Ecode.RootROnly, "/", s.currentIndex));
+  if (recursive) dir = true;
+  const n = internalGet(s, path);
+  if (isError(n)) return fail(n);
+  const nIsDir = isDir(n);
+  if (nIsDir) {
+    if (!dir) return fail(kvError(Ecode.NotFile, path, s.currentIndex));
+    if ((n.data as Children).size > 0 && !recursive) return fail(kvError(Ecode.DirNotEmpty, path, s.currentIndex));
+  }
+  const next = s.currentIndex + 1;
+  const prevNode = renderNode(n, path, nowMs);
+  removeNode(s, n);
+  s.currentIndex = next;
+  const event: KvEvent = {
+    action: "delete",
+    node: eventNode(path, undefined, nIsDir, null, nowMs, next, n.createdIndex),
+    prevNode,
+    index: next,
+  };
+  s.history.add(event);
+  return withRemoved({ type: "event", event }, n);
+}
+
+function storeCompareAndDelete(s: KvState, path: string, prevValue: string, prevIndex: number, nowMs: number): KvResult {
+  path = cleanPath(path);
+  // No read-only check here, as in etcd: the root and namespaces are directories and get 102.
+  const n = internalGet(s, path);
+  if (isError(n)) return fail(n);
+  if (isDir(n)) return fail(kvError(Ecode.NotFile, path, s.currentIndex));
+  const cause = compareFailCause(n, prevValue, prevIndex);
+  if (cause !== null) return fail(kvError(Ecode.TestFailed, cause, s.currentIndex));
+  const next = s.currentIndex + 1;
+  const prevNode = renderNode(n, path, nowMs);
+  removeNode(s, n);
+  s.currentIndex = next;
+  const event: KvEvent = {
+    action: "compareAndDelete",
+    node: eventNode(path, undefined, false, null, nowMs, next, n.createdIndex),
+    prevNode,
+    index: next,
+  };
+  s.history.add(event);
+  return withRemoved({ type: "event", event }, n);
+}
+
+/** etcd's DeleteExpiredKeys: every node with expiration <= cutoff, in heap order, one index each. */
+function storeExpire(s: KvState, cutoffMs: number): KvResult {
+  const events: KvEvent[] = [];
+  const removed: KvSubtree[] = [];
+  for (;;) {
+    const top = s.ttlHeap.top();
+    if (top === undefined || top.expirationMs > cutoffMs) break;
+    const n = top.node;
+    const path = nodePath(n);
+    const next = s.currentIndex + 1;
+    const prevNode = renderNode(n, path, cutoffMs);
+    removeNode(s, n);
+    s.currentIndex = next;
+    const event: KvEvent = {
+      action: "expire",
+      node: eventNode(path, undefined, isDir(n), null, cutoffMs, next, n.createdIndex),
+      prevNode,
+      index: next,
+    };
+    s.history.add(event);
+    events.push(event);
+    removed.push(n);
+  }
+  return withRemoved({ type: "expire", events }, removed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The projection
+
+/** Absolute expiration for a ttl in seconds: null = permanent, undefined = not a valid ttl. */
+function expirationOf(ttlSec: number | null | undefined, timeMs: number): number | null | undefined {
+  if (ttlSec === null || ttlSec === undefined) return null;
+  if (typeof ttlSec !== "number" || !Number.isFinite(ttlSec) || ttlSec < 0) return undefined;
+  return timeMs + ttlSec * 1000;
+}
+
+function badTtl(s: KvState): KvResult {
+  return fail(kvError(Ecode.TTLNaN, 'invalid value for "ttl"', s.currentIndex));
+}
+
+function applySet(s: KvState, c: KvSet, nowMs: number): KvResult {
+  const exp = expirationOf(c.ttlSec, nowMs);
+  if (exp === undefined) return badTtl(s);
+  const prevValue = c.prevValue ?? "";
+  const prevIndex = c.prevIndex ?? 0;
+  const value = c.value ?? "";
+  const refresh = c.refresh === true;
+  // etcd apply_v2.go's PUT routing.
+  if (c.prevExist !== undefined) {
+    if (c.prevExist) {
+      if (prevIndex === 0 && prevValue === "") return storeUpdate(s, c.path, value, exp, refresh, nowMs);
+      return storeCompareAndSwap(s, c.path, prevValue, prevIndex, value, exp, refresh, nowMs);
+    }
+    return storeCreate(s, c.path, c.dir === true, value, false, exp, nowMs);
+  }
+  if (prevIndex > 0 || prevValue !== "") return storeCompareAndSwap(s, c.path, prevValue, prevIndex, value, exp, refresh, nowMs);
+  return storeSet(s, c.path, c.dir === true, value, exp, refresh, nowMs);
+}
+
+function applyCreateInOrder(s: KvState, c: KvCreateInOrder, nowMs: number): KvResult {
+  const exp = expirationOf(c.ttlSec, nowMs);
+  if (exp === undefined) return badTtl(s);
+  return storeCreate(s, c.path, c.dir === true, c.value ?? "", true, exp, nowMs);
+}
+
+function applyDelete(s: KvState, c: KvDelete, nowMs: number): KvResult {
+  const prevValue = c.prevValue ?? "";
+  const prevIndex = c.prevIndex ?? 0;
+  if (prevIndex > 0 || prevValue !== "") return storeCompareAndDelete(s, c.path, prevValue, prevIndex, nowMs);
+  return storeDelete(s, c.path, c.dir === true, c.recursive === true, nowMs);
+}
+
+function apply(s: KvState, cmd: KvCommand, ctx: ApplyContext): KvResult {
+  assert(cmd.type === "kv/expire" || typeof (cmd as { path?: unknown }).path === "string", "kv command without a path");
+  switch (cmd.type) {
+    case "kv/set":
+      return applySet(s, cmd, ctx.timeMs);
+    case "kv/create-in-order":
+      return applyCreateInOrder(s, cmd, ctx.timeMs);
+    case "kv/delete":
+      return applyDelete(s, cmd, ctx.timeMs);
+    case "kv/expire":
+      return storeExpire(s, ctx.timeMs);
+    default:
+      return unreachable(cmd, "unknown kv command");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot encoding
+//
+// [LAYOUT, currentIndex, tree, history]
+//   tree: flat, pre-order, root excluded: [rootChildCount, then per node 7 slots:
+//         name, value (string) | null (dir), createdIndex, modifiedIndex, expirationMs | 0,
+//         ttlSeq | 0, childCount]. Children keep their insertion order, so listings match.
+//   history: [[action, node, prevNode | null, refresh 0/1, index], ...] oldest first, with a node as
+//         [key | null, value | null, dir 0/1, expirationMs | 0, ttl | 0, modifiedIndex, createdIndex].
+
+const LAYOUT = 1;
+const STRIDE = 7;
+
+type NodeTuple = [string | null, string | null, number, number, number, number, number];
+type EventTuple = [KvAction, NodeTuple, NodeTuple | null, number, number];
+
+function encodeNode(n: KvNode): NodeTuple {
+  return [n.key ?? null, n.value ?? null, n.dir ? 1 : 0, n.expirationMs ?? 0, n.ttl ?? 0, n.modifiedIndex, n.createdIndex];
+}
+
+function decodeNode(t: NodeTuple): KvNode {
+  const out: KvNode = { modifiedIndex: t[5], createdIndex: t[6] };
+  if (t[0] !== null) out.key = t[0];
+  if (t[1] !== null) out.value = t[1];
+  if (t[2] === 1) out.dir = true;
+  if (t[3] !== 0) out.expirationMs = t[3];
+  if (t[4] !== 0) out.ttl = t[4];
+  return out;
+}
+
+function encodeState(s: KvState): unknown {
+  const rootChildren = s.root.data as Children;
+  const tree: unknown[] = [rootChildren.size];
+  const iters: Iterator<TreeNode>[] = [rootChildren.values()];
+  while (iters.length > 0) {
+    const r = iters[iters.length - 1].next();
+    if (r.done) {
+      iters.pop();
+      continue;
+    }
+    const n = r.value;
+    const file = typeof n.data === "string";
+    tree.push(
+      n.name,
+      file ? n.data : null,
+      n.createdIndex,
+      n.modifiedIndex,
+      n.ttl?.expirationMs ?? 0,
+      n.ttl?.seq ?? 0,
+      file ? 0 : (n.data as Children).size,
+    );
+    if (!file) iters.push((n.data as Children).values());
+  }
+  const history: EventTuple[] = s.history.toArray().map((e) => [
+    e.action,
+    encodeNode(e.node),
+    e.prevNode ? encodeNode(e.prevNode) : null,
+    e.refresh ? 1 : 0,
+    e.index,
+  ]);
+  return [LAYOUT, s.currentIndex, tree, history];
+}
+
+function decodeState(data: unknown, version: number): KvState {
+  assert(version === kvProjection.version, `kv snapshot version ${version} is not ${kvProjection.version}`);
+  assert(Array.isArray(data) && data.length === 4 && data[0] === LAYOUT, "kv snapshot: bad layout");
+  const [, currentIndex, tree, history] = data as [number, number, unknown[], EventTuple[]];
+  const s = new KvState(false);
+  s.currentIndex = currentIndex;
+  const ttls: TtlEntry[] = [];
+  const dirs: TreeNode[] = [s.root];
+  const left: number[] = [tree[0] as number];
+  let i = 1;
+  while (dirs.length > 0) {
+    const top = dirs.length - 1;
+    if (left[top] === 0) {
+      dirs.pop();
+      left.pop();
+      continue;
+    }
+    left[top]--;
+    const parent = dirs[top];
+    const name = tree[i] as string;
+    const value = tree[i + 1] as string | null;
+    const n = new TreeNode(name, parent, value === null ? new Map() : value, tree[i + 2] as number);
+    n.modifiedIndex = tree[i + 3] as number;
+    const exp = tree[i + 4] as number;
+    if (exp !== 0) {
+      n.ttl = new TtlEntry(exp, tree[i + 5] as number, n);
+      ttls.push(n.ttl);
+    }
+    (parent.data as Children).set(name, n);
+    s.nodeCount++;
+    const childCount = tree[i + 6] as number;
+    i += STRIDE;
+    if (value === null && childCount > 0) {
+      dirs.push(n);
+      left.push(childCount);
+    }
+  }
+  assert(i === tree.length, "kv snapshot: tree length mismatch");
+  s.ttlHeap.rebuild(ttls);
+  for (const [action, node, prev, refresh, index] of history) {
+    const e: KvEvent = { action, node: decodeNode(node), index };
+    if (prev !== null) e.prevNode = decodeNode(prev);
+    if (refresh === 1) e.refresh = true;
+    s.history.add(e);
+  }
+  return s;
+}
+
+export const kvProjection: Projection<KvState, KvCommand, KvResult> = Object.freeze({
+  name: "kv",
+  version: 1,
+  namespace: "kv",
+  initialState: () => new KvState(),
+  apply,
+  encodeState,
+  decodeState,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+/** etcd's Get: action "get" with index = the current etcd index, or 100/104. */
+export function kvGet(state: KvState, path: string, opts: { recursive: boolean; sorted: boolean }, nowMs: number): KvResult {
+  path = cleanPath(path);
+  const n = internalGet(state, path);
+  if (isError(n)) return fail(n);
+  const node = renderListing(n, path, nowMs, opts.recursive, opts.sorted);
+  return { type: "event", event: { action: "get", node, index: state.currentIndex } };
+}
+
+/**
+ * The first history event at or after `sinceIndex` that a watch on `path` matches (§6), an
+ * error 401 when `sinceIndex` is older than the history (index = current index), or undefined
+ * when the watch must wait for live events. A `sinceIndex` of 0 means current + 1.
+ */
+export function kvScanHistory(state: KvState, path: string, recursive: boolean, sinceIndex: number): KvEvent | KvError | undefined {
+  if (sinceIndex === 0) sinceIndex = state.currentIndex + 1;
+  const h = state.history;
+  if (h.size === 0) return undefined;
+  if (sinceIndex < h.oldestIndex) {
+    return kvError(
+      Ecode.EventIndexCleared,
+      `the requested history has been cleared [${h.oldestIndex}/${sinceIndex}]`,
+      state.currentIndex,
+    );
+  }
+  return h.scan(cleanPath(path), recursive, sinceIndex);
+}
+
+/** The earliest expiration in the store, for the leader's expire tick; undefined when no node has a TTL. */
+export function kvNextExpirationMs(state: KvState): number | undefined {
+  return state.ttlHeap.top()?.expirationMs;
+}
+
+/** Nodes in the store, the root excluded (the "/0" and "/1" namespace directories count). */
+export function kvNodeCount(state: KvState): number {
+  return state.nodeCount;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bootstrap
+
+/** Go encoding/json escapes <, >, & and U+2028/9 inside strings. */
+function goJson(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+/**
+ * The three internal writes a fresh etcd 3.4 cluster makes before the first user write (indexes
+ * 1-3): the member's raftAttributes (create), its published attributes (set), the cluster version.
+ * The daemon proposes exactly these on a new cluster, so etcd indexes line up with etcd's.
+ */
+export function kvBootstrapCommands(memberId: string, name: string, peerURLs: string[], clientURLs: string[]): KvCommand[] {
+  const member = `/0/members/${memberId}`;
+  const attributes: { name?: string; clientURLs?: string[] } = {};
+  if (name !== "") attributes.name = name;
+  if (clientURLs.length > 0) attributes.clientURLs = clientURLs;
+  return [
+    {
+      type: "kv/set",
+      path: `${member}/raftAttributes`,
+      value: goJson({ peerURLs }),
+      dir: false,
+      ttlSec: null,
+      refresh: false,
+      prevExist: false,
+    },
+    { type: "kv/set", path: `${member}/attributes`, value: goJson(attributes), dir: false, ttlSec: null, refresh: false },
+    { type: "kv/set", path: "/0/version", value: "3.4.0", dir: false, ttlSec: null, refresh: false },
+  ];
+}
