@@ -1,0 +1,49 @@
+// The native cluster status endpoint, GET /v1/cluster/status: this member's Raft view (id, name,
+// term, leader, commit/applied/snapshot index, first/last log index, log bytes on disk) as one
+// JSON object, for operators and the bench. Must not do I/O: it only renders deps.status().
+
+import type { ApiDeps, RaftStatus } from "./deps.ts";
+import { errorResponse, baseHeaders, reply } from "./http.ts";
+import { methodNotAllowedReply } from "./errors.ts";
+
+/** The JSON shape of /v1/cluster/status (stable field names; numbers are plain JSON numbers). */
+export interface ClusterStatusJson {
+  id: string;
+  name: string;
+  clusterId: string;
+  state: string;
+  term: number;
+  leader: string;
+  commitIndex: number;
+  appliedIndex: number;
+  snapshotIndex: number;
+  firstIndex: number;
+  lastIndex: number;
+  logBytesOnDisk: number;
+}
+
+export function clusterStatusJson(st: RaftStatus): ClusterStatusJson {
+  return {
+    id: st.id,
+    name: st.name,
+    clusterId: st.clusterId,
+    state: st.state,
+    term: st.term,
+    leader: st.leader,
+    commitIndex: st.commitIndex,
+    appliedIndex: st.appliedIndex,
+    snapshotIndex: st.snapshotIndex,
+    firstIndex: st.firstIndex,
+    lastIndex: st.lastIndex,
+    logBytesOnDisk: st.logBytesOnDisk,
+  };
+}
+
+/** GET (or HEAD) /v1/cluster/status. */
+export function serveClusterStatus(deps: ApiDeps, req: Request, origin: string | null): Response {
+  const head = req.method === "HEAD";
+  if (req.method !== "GET" && !head) return errorResponse(origin, methodNotAllowedReply(), false, { allow: "GET,HEAD" });
+  const h = baseHeaders(origin);
+  h["content-type"] = "application/json";
+  return reply(200, h, JSON.stringify(clusterStatusJson(deps.status())) + "\n", head);
+}

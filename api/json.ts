@@ -1,0 +1,244 @@
+// Go encoding/json-compatible output for the etcd v2 wire format: string escaping exactly as Go
+// 1.19 (etcd 3.4.23's toolchain) writes it, RFC3339Nano times, and the node/event/error objects
+// in etcd's field order, built as strings directly (no intermediate objects, no JSON.stringify on
+// the hot path). Also Go's byte-wise UTF-8 decoding, so invalid bytes become one U+FFFD each.
+// Must not do I/O or read a clock; must not know HTTP (status codes and headers live elsewhere).
+
+import type { KvEvent, KvNode } from "../projections/kv.ts";
+
+// Characters Go escapes or we must repair: controls, quote, backslash, <, >, &, U+2028/9, and
+// UTF-16 surrogates (a lone one cannot come from Go, so it becomes U+FFFD).
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
+const HEX = "0123456789abcdef";
+
+/** `s` as a Go JSON string literal, quotes included. */
+export function goJsonString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
+  let out = '"';
+  let start = 0;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    let rep: string | undefined;
+    if (c < 0x20) {
+      if (c === 0x0a) rep = "\\n";
+      else if (c === 0x0d) rep = "\\r";
+      else if (c === 0x09) rep = "\\t";
+      // Go 1.19 writes \b and \f as \u0008 and \u000c (short forms arrived in Go 1.22).
+      else rep = "\\u00" + HEX[c >> 4] + HEX[c & 15];
+    } else if (c === 0x22) rep = '\\"';
+    else if (c === 0x5c) rep = "\\\\";
+    else if (c === 0x3c) rep = "\\u003c";
+    else if (c === 0x3e) rep = "\\u003e";
+    else if (c === 0x26) rep = "\\u0026";
+    else if (c === 0x2028) rep = "\\u2028";
+    else if (c === 0x2029) rep = "\\u2029";
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      if (c <= 0xdbff && i + 1 < n) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          i++; // a valid pair: raw UTF-8, like any other non-ASCII text
+          continue;
+        }
+      }
+      rep = "\\ufffd";
+    }
+    if (rep !== undefined) {
+      out += s.slice(start, i) + rep;
+      start = i + 1;
+    }
+  }
+  return out + s.slice(start) + '"';
+}
+
+let utf8Fatal: TextDecoder | undefined;
+let utf8Lossy: TextDecoder | undefined;
+
+/**
+ * Decodes bytes[start, end) as Go sees a string: valid UTF-8 as is, and each byte that does not
+ * begin a valid sequence as one U+FFFD (WHATWG's decoder would merge some of them).
+ */
+export function goUtf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (bytes[i] >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii && end - start <= 256) {
+    return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  }
+  utf8Fatal ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  try {
+    return utf8Fatal.decode(bytes.subarray(start, end));
+  } catch {
+    return decodeByteWise(bytes, start, end);
+  }
+}
+
+function decodeByteWise(b: Uint8Array, start: number, end: number): string {
+  utf8Lossy ??= new TextDecoder("utf-8", { ignoreBOM: true });
+  let out = "";
+  let runStart = start;
+  let i = start;
+  while (i < end) {
+    const c = b[i];
+    let len = 0;
+    if (c < 0x80) len = 1;
+    else if (c >= 0xc2 && c <= 0xdf) {
+      if (i + 1 < end && (b[i + 1] & 0xc0) === 0x80) len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      const lo = c === 0xe0 ? 0xa0 : 0x80; // no overlongs
+      const hi = c === 0xed ? 0x9f : 0xbf; // no surrogates
+      if (i + 2 < end && b[i + 1] >= lo && b[i + 1] <= hi && (b[i + 2] & 0xc0) === 0x80) len = 3;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      const lo = c === 0xf0 ? 0x90 : 0x80;
+      const hi = c === 0xf4 ? 0x8f : 0xbf;
+      if (
+        i + 3 < end && b[i + 1] >= lo && b[i + 1] <= hi && (b[i + 2] & 0xc0) === 0x80 &&
+        (b[i + 3] & 0xc0) === 0x80
+      ) len = 4;
+    }
+    if (len === 0) {
+      if (runStart < i) out += utf8Lossy.decode(b.subarray(runStart, i));
+      out += "\ufffd";
+      i++;
+      runStart = i;
+    } else {
+      i += len;
+    }
+  }
+  if (runStart < end) out += utf8Lossy.decode(b.subarray(runStart, end));
+  return out;
+}
+
+/** Bytes `s` takes in UTF-8 (a lone surrogate counts 3, as U+FFFD). */
+export function utf8ByteLength(s: string): number {
+  const n = s.length;
+  let bytes = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        bytes += 2; // 4 bytes for 2 code units
+        i++;
+      } else bytes += 2;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+/**
+ * Go's time.Format(RFC3339Nano) of a UTC instant: fractional seconds with trailing zeros
+ * trimmed, and no fraction at all on a whole second. Our instants have millisecond precision.
+ */
+export function rfc3339NanoFromMs(ms: number): string {
+  const iso = new Date(ms).toISOString(); // "2026-11-23T16:05:37.050Z"; pure, reads no clock
+  const dot = iso.lastIndexOf(".");
+  if (dot < 0) return iso;
+  let end = iso.length - 1; // before "Z"
+  while (end > dot + 1 && iso.charCodeAt(end - 1) === 0x30) end--;
+  if (end === dot + 1) return iso.slice(0, dot) + "Z";
+  return iso.slice(0, end) + "Z";
+}
+
+/** Go's time.Duration.String() for a whole number of milliseconds ("11m36.304s", "1.5s", "250ms", "0s"). */
+export function goDurationFromMs(totalMs: number): string {
+  let ms = Math.trunc(totalMs);
+  if (ms === 0) return "0s";
+  const neg = ms < 0;
+  if (neg) ms = -ms;
+  let out: string;
+  if (ms < 1000) out = ms + "ms";
+  else {
+    const h = Math.floor(ms / 3_600_000);
+    const m = Math.floor((ms % 3_600_000) / 60_000);
+    const sWhole = Math.floor((ms % 60_000) / 1000);
+    const frac = ms % 1000;
+    let s = String(sWhole);
+    if (frac !== 0) s += "." + String(frac).padStart(3, "0").replace(/0+$/, "");
+    out = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+  }
+  return neg ? "-" + out : out;
+}
+
+/** Removes etcd's "/1" store prefix from an internal path, as v2http's trimPrefix does. */
+export function stripKeysPrefix(path: string): string {
+  return path.charCodeAt(0) === 0x2f && path.charCodeAt(1) === 0x31 ? path.slice(2) : path;
+}
+
+/**
+ * A v2 node object in etcd's field order with every empty field omitted (NodeExtern's
+ * omitempty tags): key, value, dir, expiration, ttl, nodes, modifiedIndex, createdIndex. Keys
+ * come in as internal paths and leave with "/1" stripped, so the root ("/1") has no key.
+ */
+export function nodeJson(node: KvNode): string {
+  let out = "{";
+  let sep = "";
+  if (node.key !== undefined) {
+    const key = stripKeysPrefix(node.key);
+    if (key !== "") {
+      out += '"key":' + goJsonString(key);
+      sep = ",";
+    }
+  }
+  if (node.value !== undefined) {
+    out += sep + '"value":' + goJsonString(node.value);
+    sep = ",";
+  }
+  if (node.dir === true) {
+    out += sep + '"dir":true';
+    sep = ",";
+  }
+  if (node.expirationMs !== undefined) {
+    out += sep + '"expiration":"' + rfc3339NanoFromMs(node.expirationMs) + '"';
+    sep = ",";
+  }
+  if (node.ttl !== undefined && node.ttl !== 0) {
+    out += sep + '"ttl":' + node.ttl;
+    sep = ",";
+  }
+  const nodes = node.nodes;
+  if (nodes !== undefined && nodes.length > 0) {
+    out += sep + '"nodes":[';
+    for (let i = 0; i < nodes.length; i++) out += (i === 0 ? "" : ",") + nodeJson(nodes[i]);
+    out += "]";
+    sep = ",";
+  }
+  if (node.modifiedIndex) {
+    out += sep + '"modifiedIndex":' + node.modifiedIndex;
+    sep = ",";
+  }
+  if (node.createdIndex) out += sep + '"createdIndex":' + node.createdIndex;
+  return out + "}";
+}
+
+/**
+ * A v2 event as json.Encoder writes it: {"action","node","prevNode"} and a trailing "\n".
+ * `refresh` is never written (etcd clones events without it). With noValue the node and
+ * prevNode are left out, as noValueOnSuccess asks for set/create/update/compareAndSwap.
+ */
+export function eventJson(event: KvEvent, noValue = false): string {
+  let out = '{"action":"' + event.action + '"';
+  if (!noValue) {
+    out += ',"node":' + nodeJson(event.node);
+    if (event.prevNode !== undefined) out += ',"prevNode":' + nodeJson(event.prevNode);
+  }
+  return out + "}\n";
+}
+
+/** A v2 error body, {"errorCode","message","cause","index"} with an empty cause omitted, plus "\n". */
+export function etcdErrorJson(errorCode: number, message: string, cause: string | undefined, index: number): string {
+  let out = '{"errorCode":' + errorCode + ',"message":' + goJsonString(message);
+  if (cause !== undefined && cause !== "") out += ',"cause":' + goJsonString(cause);
+  return out + ',"index":' + index + "}\n";
+}
+
+/** The {"message":"..."} body of members, stats and auth errors (json.Marshal: no newline). */
+export function messageJson(message: string): string {
+  return '{"message":' + goJsonString(message) + "}";
+}
