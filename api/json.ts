@@ -7,8 +7,11 @@
 import type { KvEvent, KvNode } from "../projections/kv.ts";
 
 // Characters Go escapes or we must repair: controls, quote, backslash, <, >, &, U+2028/9, and
-// UTF-16 surrogates (a lone one cannot come from Go, so it becomes U+FFFD).
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
+// UTF-16 surrogates (a lone one cannot come from Go, so it becomes U+FFFD). U+FFFD itself is
+// written escaped: it is how an invalid input byte reaches us (goUtf8Decode), and Go writes an
+// invalid byte as "\ufffd". A genuine U+FFFD in the input is thus escaped too, where Go would
+// write it raw: the same JSON string, different bytes (see DESIGN.md).
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff\ufffd]/;
 const HEX = "0123456789abcdef";
 
 /** `s` as a Go JSON string literal, quotes included. */
@@ -33,6 +36,7 @@ export function goJsonString(s: string): string {
     else if (c === 0x26) rep = "\\u0026";
     else if (c === 0x2028) rep = "\\u2028";
     else if (c === 0x2029) rep = "\\u2029";
+    else if (c === 0xfffd) rep = "\\ufffd";
     else if (c >= 0xd800 && c <= 0xdfff) {
       if (c <= 0xdbff && i + 1 < n) {
         const d = s.charCodeAt(i + 1);

@@ -1,0 +1,90 @@
+// Unit tests for api/json.ts: Go encoding/json string escaping, byte-wise UTF-8 decoding,
+// RFC3339Nano, Go durations, and the v2 node/event/error encoders in etcd's field order.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import {
+  eventJson,
+  etcdErrorJson,
+  goDurationFromMs,
+  goJsonString,
+  goUtf8Decode,
+  messageJson,
+  nodeJson,
+  rfc3339NanoFromMs,
+  utf8ByteLength,
+} from "../../api/json.ts";
+
+const s = suite("api/json");
+
+s("goJsonString() escapes <, >, &, U+2028/9 and controls like Go 1.19", () => {
+  assert.is(goJsonString("café & ="), '"café \\u0026 ="');
+  assert.is(goJsonString("<b>\u2028\u2029"), '"\\u003cb\\u003e\\u2028\\u2029"');
+  assert.is(goJsonString("\u0001\b\f\u001f\t\n\r\u007f"), '"\\u0001\\u0008\\u000c\\u001f\\t\\n\\r\u007f"');
+  assert.is(goJsonString('a"b\\c'), '"a\\"b\\\\c"');
+  assert.is(goJsonString("plain"), '"plain"');
+});
+
+s("goJsonString() keeps valid surrogate pairs raw and turns a lone surrogate into \\ufffd", () => {
+  assert.is(goJsonString("x\u{1F600}y"), '"x\u{1F600}y"');
+  assert.is(goJsonString("x\ud800y\udc00"), '"x\\ufffdy\\ufffd"');
+});
+
+s("goUtf8Decode() replaces each invalid byte with one U+FFFD, as Go does", () => {
+  const b = new Uint8Array([0xff, 0xfe, 0x3c, 0x62, 0x3e, 0xe2, 0x80, 0xa8]);
+  assert.is(goJsonString(goUtf8Decode(b)), '"\\ufffd\\ufffd\\u003cb\\u003e\\u2028"');
+  // A truncated 3-byte sequence is two invalid bytes in Go (WHATWG would give one U+FFFD).
+  assert.is(goUtf8Decode(new Uint8Array([0xff, 0xfe, 0xe2, 0x80, 0x78])), "\ufffd\ufffd\ufffd\ufffdx");
+  assert.is(goUtf8Decode(new Uint8Array([0xed, 0xa0, 0x80])), "\ufffd\ufffd\ufffd"); // an encoded surrogate
+  assert.is(goUtf8Decode(new TextEncoder().encode("café €𝄞")), "café €𝄞");
+  assert.is(goUtf8Decode(new Uint8Array([0x61, 0x62, 0x63]), 1, 3), "bc");
+});
+
+s("utf8ByteLength() counts UTF-8 bytes", () => {
+  assert.is(utf8ByteLength("abc"), 3);
+  assert.is(utf8ByteLength("é€𝄞"), 2 + 3 + 4);
+});
+
+s("rfc3339NanoFromMs() trims trailing fractional zeros", () => {
+  assert.is(rfc3339NanoFromMs(Date.UTC(2026, 10, 23, 16, 5, 41, 800)), "2026-11-23T16:05:41.8Z");
+  assert.is(rfc3339NanoFromMs(Date.UTC(2026, 10, 23, 16, 5, 41, 0)), "2026-11-23T16:05:41Z");
+  assert.is(rfc3339NanoFromMs(Date.UTC(2026, 10, 23, 16, 5, 37, 58)), "2026-11-23T16:05:37.058Z");
+  assert.is(rfc3339NanoFromMs(Date.UTC(2026, 10, 23, 16, 5, 37, 50)), "2026-11-23T16:05:37.05Z");
+});
+
+s("goDurationFromMs() writes Go's Duration.String()", () => {
+  assert.is(goDurationFromMs(0), "0s");
+  assert.is(goDurationFromMs(250), "250ms");
+  assert.is(goDurationFromMs(1500), "1.5s");
+  assert.is(goDurationFromMs(696_304), "11m36.304s");
+  assert.is(goDurationFromMs(3_600_000), "1h0m0s");
+  assert.is(goDurationFromMs(60_000), "1m0s");
+});
+
+s("nodeJson() writes etcd's field order, strips /1 and omits empty fields", () => {
+  assert.is(
+    nodeJson({ key: "/1/dir", dir: true, expirationMs: Date.UTC(2026, 10, 23, 16, 41, 5, 189), ttl: 100, nodes: [{ key: "/1/dir/k", value: "1", modifiedIndex: 33, createdIndex: 33 }], modifiedIndex: 32, createdIndex: 32 }),
+    '{"key":"/dir","dir":true,"expiration":"2026-11-23T16:41:05.189Z","ttl":100,"nodes":[{"key":"/dir/k","value":"1","modifiedIndex":33,"createdIndex":33}],"modifiedIndex":32,"createdIndex":32}',
+  );
+  assert.is(nodeJson({ key: "/1", dir: true, nodes: [], modifiedIndex: 0, createdIndex: 0 }), '{"dir":true}');
+  assert.is(nodeJson({ key: "/1/e", value: "", ttl: 0, modifiedIndex: 5, createdIndex: 5 }), '{"key":"/e","value":"","modifiedIndex":5,"createdIndex":5}');
+});
+
+s("eventJson() writes action, node, prevNode and a newline; never refresh", () => {
+  const e = {
+    action: "update" as const,
+    refresh: true,
+    index: 8,
+    node: { key: "/1/foo", value: "bar", modifiedIndex: 8, createdIndex: 7 },
+    prevNode: { key: "/1/foo", value: "bar", modifiedIndex: 7, createdIndex: 7 },
+  };
+  assert.is(eventJson(e), '{"action":"update","node":{"key":"/foo","value":"bar","modifiedIndex":8,"createdIndex":7},"prevNode":{"key":"/foo","value":"bar","modifiedIndex":7,"createdIndex":7}}\n');
+  assert.is(eventJson(e, true), '{"action":"update"}\n');
+});
+
+s("etcdErrorJson() and messageJson() write etcd's error shapes", () => {
+  assert.is(etcdErrorJson(102, "Not a file", undefined, 43), '{"errorCode":102,"message":"Not a file","index":43}\n');
+  assert.is(etcdErrorJson(101, "Compare failed", "[wrong != three]", 31), '{"errorCode":101,"message":"Compare failed","cause":"[wrong != three]","index":31}\n');
+  assert.is(messageJson("not current leader"), '{"message":"not current leader"}');
+});
+
+s.run();
