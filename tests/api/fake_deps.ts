@@ -1,0 +1,108 @@
+// The in-memory twin of the daemon for api tests: propose() applies the command at once to a
+// KvState with kvProjection.apply (entry time from an injected fixed clock), bumps a raft index,
+// notifies subscribers and resolves with the result; linearizableRead() resolves; status and
+// members are constants matching the etcd-v2.md captures (cluster 48276a8f75b6a87, member
+// 2e1259d415f2a040). Failures can be injected. Must not open sockets or read the real clock.
+
+import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../../api/deps.ts";
+import { NodeError, type NodeErrorCode } from "../../api/deps.ts";
+import { fixedClock } from "../../internal/clock.ts";
+import type { Command } from "../../projections/command.ts";
+import { kvBootstrapCommands, kvProjection, type KvResult, type KvState } from "../../projections/kv.ts";
+
+export const CLUSTER_ID = "48276a8f75b6a87";
+export const MEMBER_ID = "2e1259d415f2a040";
+/** 2026-11-23T16:05:22.018Z, the capture's start time. */
+export const START_MS = Date.UTC(2026, 10, 23, 16, 5, 22, 18);
+
+export const MEMBER: MemberInfo = {
+  id: MEMBER_ID,
+  name: "n1",
+  peerURLs: ["http://127.0.0.1:23800"],
+  clientURLs: ["http://127.0.0.1:23790"],
+};
+
+export interface FakeDeps extends ApiDeps {
+  readonly clock: ReturnType<typeof fixedClock>;
+  readonly state: KvState;
+  /** The raft index of the last applied entry (bootstrap entries included). */
+  raftIndex: number;
+  term: number;
+  leader: string;
+  stateName: string;
+  membersList: MemberInfo[];
+  /** The next propose() rejects with this code (once). */
+  failNextPropose?: NodeErrorCode;
+  /** Every linearizableRead() rejects with this code while set. */
+  failReads?: NodeErrorCode;
+  /** Commands proposed through the api, in order. */
+  readonly proposed: Command[];
+  readonly sinks: KvEventSink[];
+  /** Applies a command as the daemon would (used for internal writes such as kv/expire). */
+  apply(command: Command): KvResult;
+}
+
+export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } = {}): FakeDeps {
+  const clock = fixedClock(opts.nowMs ?? START_MS);
+  const state = kvProjection.initialState();
+  const sinks: KvEventSink[] = [];
+  const deps: FakeDeps = {
+    clock,
+    state,
+    valueBytesMax: opts.valueBytesMax ?? 1.5 * 1024 * 1024,
+    raftIndex: 0,
+    term: 2,
+    leader: MEMBER_ID,
+    stateName: "StateLeader",
+    membersList: [MEMBER],
+    proposed: [],
+    sinks,
+    kvState: () => state,
+    apply(command: Command): KvResult {
+      deps.raftIndex++;
+      const result = kvProjection.apply(state, command, { index: deps.raftIndex, term: deps.term, timeMs: clock.nowMs() });
+      for (const s of sinks) s.onKvResult(result);
+      return result;
+    },
+    propose(command: Command): Promise<unknown> {
+      if (deps.failNextPropose !== undefined) {
+        const code = deps.failNextPropose;
+        deps.failNextPropose = undefined;
+        return Promise.reject(new NodeError(code, code));
+      }
+      deps.proposed.push(command);
+      return Promise.resolve(deps.apply(command));
+    },
+    linearizableRead(): Promise<void> {
+      if (deps.failReads !== undefined) return Promise.reject(new NodeError(deps.failReads, deps.failReads));
+      return Promise.resolve();
+    },
+    status(): RaftStatus {
+      return {
+        id: MEMBER_ID,
+        name: "n1",
+        clusterId: CLUSTER_ID,
+        term: deps.term,
+        leader: deps.leader,
+        state: deps.stateName,
+        commitIndex: deps.raftIndex,
+        appliedIndex: deps.raftIndex,
+        snapshotIndex: 0,
+        firstIndex: 1,
+        lastIndex: deps.raftIndex,
+        logBytesOnDisk: 4096,
+        startTime: "2026-11-23T16:05:22.018Z",
+        leaderStartTime: "2026-11-23T16:05:22.220Z",
+        recvAppendRequestCnt: 0,
+        sendAppendRequestCnt: 0,
+      };
+    },
+    members: () => deps.membersList,
+    subscribe(sink: KvEventSink): void {
+      sinks.push(sink);
+    },
+  };
+  // etcd's three internal writes (member, attributes, cluster version): the first user write is index 4.
+  for (const c of kvBootstrapCommands(MEMBER_ID, "n1", [...MEMBER.peerURLs], [...MEMBER.clientURLs])) deps.apply(c);
+  return deps;
+}
