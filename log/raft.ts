@@ -416,11 +416,12 @@ export class Raft {
     const pr = this.trk.progress.get(this.id)!;
     pr.becomeReplicate();
     pr.recentActive = true;
-    // No conf change until everything up to here (which may hide one) is applied: closes the
-    // single-server membership change bug across terms.
-    this.pendingConfIndex = this.raftLog.lastIndex();
     const ok = this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: EMPTY_BYTES }]);
     assert(ok, "empty entry was dropped");
+    // No conf change until everything up to and including this term's empty entry is applied:
+    // the leader must have committed an entry of its own term first (Ongaro's fix for the
+    // single-server membership change bug). etcd sets this before the empty entry; we are stricter.
+    this.pendingConfIndex = this.raftLog.lastIndex();
   }
 
   // ---- ticks -----------------------------------------------------------------------------------

@@ -156,8 +156,10 @@ export class Network {
     throw new Error("network did not stabilize");
   }
 
-  /** Runs the election at `id` to completion. */
+  /** Runs the election at `id` to completion (after applying what is pending: a committed but
+   *  unapplied conf change blocks campaigning). */
   campaign(id: NodeId): void {
+    this.stabilize();
     this.raw(id).campaign();
     this.stabilize();
   }
