@@ -115,14 +115,21 @@ export function formatBar(r: Pick<FigureResult, "bar" | "better" | "unit">): str
 
 /** A plain-text table, one row per figure. */
 export function formatTable(rows: FigureResult[]): string {
-  const head = ["figure", "unit", "coreplane", "etcd", "ratio (>1 = coreplane better)", "bar", "result"];
+  const head = ["figure", "unit", "coreplane", "etcd", "ratio (>1 = coreplane better)", "bar", "result", "other procs' cores cp/etcd"];
+  const others = (m: Measurement | undefined) => {
+    const v = m?.detail?.otherCores;
+    return typeof v === "number" ? v.toFixed(2) : "-";
+  };
   const body = rows.map((r) => {
     const cp = r.coreplane ? formatValue(r.coreplane.value) : "—";
     const cpName = r.coreplaneImpl === "coreplane" ? cp : `${cp} [${r.coreplaneImpl}]`;
     const et = r.etcd ? formatValue(r.etcd.value) : "—";
     const ratio = r.ratio === undefined ? "—" : `${r.ratio.toFixed(2)}x (${r.ratioLabel})`;
     const result = r.pass === undefined ? (r.note ?? "") : (r.pass ? "PASS" : "FAIL") + (r.note ? ` (${r.note})` : "");
-    return [r.id, r.unit, cpName, et, ratio, formatBar(r), result];
+    const busy = r.coreplane?.detail?.otherCores !== undefined || r.etcd?.detail?.otherCores !== undefined
+      ? `${others(r.coreplane)}/${others(r.etcd)}`
+      : "";
+    return [r.id, r.unit, cpName, et, ratio, formatBar(r), result, busy];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();

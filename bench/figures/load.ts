@@ -5,6 +5,7 @@
 
 import { type Ctx, sideName } from "../context.ts";
 import type { Server } from "../servers.ts";
+import { cpuSnapshot, otherCores } from "../cpu.ts";
 import { runWrk } from "../wrk.ts";
 
 export interface LoadResult {
@@ -14,6 +15,8 @@ export interface LoadResult {
   /** X-Etcd-Index and X-Raft-Index after the load (from a GET of the last key). */
   etcdIndex: number;
   raftIndex: number;
+  /** Cores' worth of CPU other processes used during the load. */
+  otherCores: number;
 }
 
 export async function indexHeaders(url: string): Promise<{ status: number; etcdIndex: number; raftIndex: number }> {
@@ -35,6 +38,7 @@ export async function loadKeys(
 ): Promise<LoadResult> {
   const threads = 2;
   const t0 = performance.now();
+  const cpuBefore = cpuSnapshot();
   const status = async () => {
     const h = await indexHeaders(`${s.url}/v2/keys/`);
     return `index ${h.etcdIndex.toLocaleString("en-US")}`;
@@ -56,6 +60,7 @@ export async function loadKeys(
     count > 100_000 ? 10_000 : 5000,
   );
   const ms = performance.now() - t0;
+  const others = otherCores(cpuBefore, cpuSnapshot());
   if (!r.load || r.load.ok !== count || r.load.err !== 0) {
     throw new Error(`load of ${count} keys incomplete: ${JSON.stringify(r.load)}\n${r.raw}`);
   }
@@ -65,6 +70,6 @@ export async function loadKeys(
     throw new Error(`after the load GET k0 → ${first.status}, k${count - 1} → ${last.status}`);
   }
   const keysPerS = count / (ms / 1000);
-  ctx.progress.say(figure, sideName(ctx, s.side), `loaded in ${(ms / 1000).toFixed(1)} s (${keysPerS.toFixed(0)} keys/s)`);
-  return { keys: count, ms, keysPerS, etcdIndex: last.etcdIndex, raftIndex: last.raftIndex };
+  ctx.progress.say(figure, sideName(ctx, s.side), `loaded in ${(ms / 1000).toFixed(1)} s (${keysPerS.toFixed(0)} keys/s; other processes used ${others.toFixed(2)} cores)`);
+  return { keys: count, ms, keysPerS, etcdIndex: last.etcdIndex, raftIndex: last.raftIndex, otherCores: others };
 }

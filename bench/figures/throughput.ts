@@ -3,15 +3,17 @@
 // unmeasured warm-up run first. Must not run two servers at once.
 
 import { type Ctx, sideName, withFreshServer } from "../context.ts";
+import { otherCoresWarn, withOtherCores } from "../cpu.ts";
 import type { Measurement } from "../report.ts";
 import type { Server, Side } from "../servers.ts";
 import { runWrk, type WrkRunResult } from "../wrk.ts";
 import { loadKeys } from "./load.ts";
 
-function toMeasurement(r: WrkRunResult, warmup: WrkRunResult): Measurement {
+function toMeasurement(r: WrkRunResult, warmup: WrkRunResult, otherCores: number): Measurement {
   return {
     value: r.requestsPerS,
     detail: {
+      otherCores,
       requests: r.requests,
       durationS: r.durationS,
       latencyAvgMs: r.latencyAvgMs,
@@ -26,7 +28,10 @@ function toMeasurement(r: WrkRunResult, warmup: WrkRunResult): Measurement {
   };
 }
 
-function checkErrors(ctx: Ctx, figure: string, side: Side, r: WrkRunResult): void {
+function checkErrors(ctx: Ctx, figure: string, side: Side, r: WrkRunResult, otherCores: number): void {
+  if (otherCores > otherCoresWarn) {
+    ctx.progress.say(figure, sideName(ctx, side), `WARNING: other processes used ${otherCores.toFixed(2)} cores meanwhile`);
+  }
   const s = r.socketErrors;
   const sock = s.connect + s.read + s.write + s.timeout;
   if (r.non2xx > 0 || sock > 0) {
@@ -46,15 +51,17 @@ async function putRun(
     const base = { url: s.url, threads, connections, script: "put.lua" };
     ctx.progress.say(figure, name, `warm-up ${ctx.params.warmupS}s`);
     const warmup = await runWrk({ ...base, durationS: ctx.params.warmupS, scriptArgs: ["w"] });
-    const r = await ctx.progress.during(
-      figure,
-      name,
-      `wrk -t${threads} -c${connections} ${ctx.params.durationS}s`,
-      runWrk({ ...base, durationS: ctx.params.durationS, scriptArgs: ["m"] }),
+    const { value: r, otherCores } = await withOtherCores(() =>
+      ctx.progress.during(
+        figure,
+        name,
+        `wrk -t${threads} -c${connections} ${ctx.params.durationS}s`,
+        runWrk({ ...base, durationS: ctx.params.durationS, scriptArgs: ["m"] }),
+      )
     );
-    checkErrors(ctx, figure, side, r);
+    checkErrors(ctx, figure, side, r, otherCores);
     ctx.progress.say(figure, name, `${r.requestsPerS.toFixed(0)} req/s, p99 ${r.percentilesMs["99"]} ms`);
-    return toMeasurement(r, warmup);
+    return toMeasurement(r, warmup, otherCores);
   });
 }
 
@@ -77,14 +84,16 @@ export async function measureGet32(ctx: Ctx, side: Side): Promise<Measurement> {
     const base = { url: s.url, threads: 2, connections: 32, script: "get.lua", scriptArgs: [String(ctx.params.getKeys)] };
     ctx.progress.say(figure, name, `warm-up ${ctx.params.warmupS}s`);
     const warmup = await runWrk({ ...base, durationS: ctx.params.warmupS });
-    const r = await ctx.progress.during(
-      figure,
-      name,
-      `wrk -t2 -c32 ${ctx.params.durationS}s`,
-      runWrk({ ...base, durationS: ctx.params.durationS }),
+    const { value: r, otherCores } = await withOtherCores(() =>
+      ctx.progress.during(
+        figure,
+        name,
+        `wrk -t2 -c32 ${ctx.params.durationS}s`,
+        runWrk({ ...base, durationS: ctx.params.durationS }),
+      )
     );
-    checkErrors(ctx, figure, side, r);
+    checkErrors(ctx, figure, side, r, otherCores);
     ctx.progress.say(figure, name, `${r.requestsPerS.toFixed(0)} req/s, p99 ${r.percentilesMs["99"]} ms`);
-    return toMeasurement(r, warmup);
+    return toMeasurement(r, warmup, otherCores);
   });
 }

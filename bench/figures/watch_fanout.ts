@@ -6,6 +6,7 @@
 
 import http from "node:http";
 import { type Ctx, sideName, withFreshServer } from "../context.ts";
+import { cpuSnapshot, otherCores } from "../cpu.ts";
 import { median, type Measurement } from "../report.ts";
 import type { Side } from "../servers.ts";
 
@@ -78,6 +79,7 @@ export async function measureWatchFanout(ctx: Ctx, side: Side): Promise<Measurem
     const keyUrl = `${s.url}/v2/keys/bench/watched`;
     try {
       let last = await send(putAgent, "PUT", keyUrl, `value=${value}`);
+      const cpuBefore = cpuSnapshot();
       const rounds: Array<{ allMs: number; p50Ms: number; putMs: number; headersBeforePut: number }> = [];
       for (let round = 0; round <= ctx.params.watchReps; round++) {
         const index = Number(last.headers["x-etcd-index"]);
@@ -107,7 +109,7 @@ export async function measureWatchFanout(ctx: Ctx, side: Side): Promise<Measurem
       }
       return {
         value: median(rounds.map((r) => r.allMs)),
-        detail: { watchers: n, rounds },
+        detail: { watchers: n, rounds, otherCores: otherCores(cpuBefore, cpuSnapshot()) },
       };
     } finally {
       watchAgent.destroy();
