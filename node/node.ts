@@ -9,9 +9,10 @@ import type { Index, NodeId } from "../internal/brand.ts";
 import type { Clock } from "../internal/clock.ts";
 import { limits } from "../internal/limits.ts";
 import { createPrng } from "../internal/prng.ts";
-import { checkEnvelope, CorruptEntryError, decodeCbor, decodeEnvelope, encodeEnvelope } from "../log/codec.ts";
+import { checkEnvelope, CorruptEntryError, decodeEnvelope, encodeEnvelope } from "../log/codec.ts";
+import { decodeConfChange } from "../log/conf_change.ts";
 import { RawNode } from "../log/raw_node.ts";
-import { type ConfChange, type ConfState, EntryType, type Entry, type Ready, StateType } from "../log/types.ts";
+import { type ConfState, EntryType, type Entry, type Ready, StateType } from "../log/types.ts";
 import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../api/deps.ts";
 import { NodeError } from "../api/deps.ts";
 import { applyCommand, createStates, type States } from "../projections/apply.ts";
@@ -391,7 +392,7 @@ export class Node implements ApiDeps {
   #applyEntry(e: Entry): void {
     assert(e.index === this.#applied + 1, `apply ${e.index} after ${this.#applied}`);
     if (e.type === EntryType.ConfChange) {
-      const cc = decodeCbor<ConfChange>(e.data);
+      const cc = decodeConfChange(e.data);
       this.#confState = this.#raw.applyConfChange(cc);
       this.#storage.setConfState(this.#confState);
     } else if (e.data.length > 0) {
