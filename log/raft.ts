@@ -2,7 +2,7 @@
 // the current-term commit rule, ReadIndex, leadership transfer, snapshots and v1 conf changes.
 // A port of etcd-io/raft raft.go: deterministic, driven only by step() and tick(), with output
 // collected in msgs / msgsAfterAppend / readStates for RawNode to hand out in a Ready.
-// Must not do I/O, read a clock or Math.random(): randomness comes from the injected Prng.
+// Must not do I/O, read a clock or draw its own randomness: it comes from the injected Prng.
 
 import { assert } from "../internal/assert.ts";
 import { type Index, type NodeId, NONE, type Term } from "../internal/brand.ts";

@@ -7,6 +7,7 @@ import { createPrng } from "../../internal/prng.ts";
 import { MemoryStorage } from "../../log/memory_storage.ts";
 import { ProgressState } from "../../log/progress.ts";
 import { ProposalDroppedError } from "../../log/raft.ts";
+import { ReadOnlyOption } from "../../log/read_only.ts";
 import { RawNode } from "../../log/raw_node.ts";
 import { ConfChangeType, EntryType, MessageType, StateType } from "../../log/types.ts";
 import { Network, text } from "./network.ts";
@@ -493,6 +494,53 @@ s("ready() twice without advance() is a broken invariant", () => {
   n.raw("1").campaign();
   n.raw("1").ready();
   assert.throws(() => n.raw("1").ready());
+});
+
+s("readIndex() with ReadOnlyLeaseBased answers on the leader without a heartbeat round", () => {
+  const n = new Network(P3, { readOnlyOption: ReadOnlyOption.LeaseBased });
+  n.campaign("1");
+  n.isolate("2");
+  n.isolate("3");
+  n.raw("1").readIndex(text("lease"));
+  n.processReady("1");
+  assert.equal(n.m("1").readStates.map((r) => dec.decode(r.requestCtx)), ["lease"]);
+});
+
+s("restore() ignores a stale snapshot and fast-forwards commit on a matching one", () => {
+  const n = new Network(P3);
+  n.campaign("1");
+  n.propose("1", "a");
+  const r3 = n.raw("3").raft;
+  const commit = r3.raftLog.committed;
+  const cs = { voters: P3, learners: [] };
+  assert.not.ok(r3.restore({ metadata: { index: commit - 1, term: 2, confState: cs }, data: text("") }));
+  // Entries the follower holds but has not seen committed: a matching snapshot only commits.
+  n.dropTypes.add(MessageType.Heartbeat);
+  n.raw("1").propose(text("b"));
+  n.processReady("1");
+  n.deliver();
+  n.processReady("3");
+  const last = r3.raftLog.lastIndex();
+  assert.ok(r3.raftLog.committed < last);
+  assert.not.ok(r3.restore({ metadata: { index: last, term: r3.raftLog.term(last), confState: cs }, data: text("") }));
+  assert.is(r3.raftLog.committed, last);
+  assert.not.ok(r3.raftLog.hasNextOrInProgressSnapshot());
+});
+
+s("a learner replicates but never campaigns", () => {
+  const n = new Network(P3);
+  n.campaign("1");
+  n.addEmpty("4");
+  n.raw("1").proposeConfChange({ type: ConfChangeType.AddLearnerNode, nodeId: "4", context: new Uint8Array() });
+  n.stabilize();
+  heartbeatRound(n, "1");
+  n.propose("1", "x");
+  assert.equal(n.m("4").applied, ["x"]);
+  assert.ok(n.raw("4").raft.isLearner);
+  for (let i = 0; i < 50; i++) n.tick("4");
+  n.stabilize();
+  assert.is(n.raw("4").status().raftState, StateType.Follower);
+  assert.equal(n.leaders(), ["1"]);
 });
 
 s.run();
