@@ -63,17 +63,16 @@ export async function serveKeys(
     return errorResponse(origin, methodNotAllowedReply(), false, { allow: KEYS_ALLOW });
   }
   const deps = ctx.deps;
-  const clusterId = deps.status().clusterId;
 
   // 1. form parse (210): Go reads a body only for PUT/POST with a form content type.
   let body: Uint8Array | null = null;
   if ((isPut || isPost) && isFormContentType(req.headers.get("content-type"))) {
     const read = await readBody(req, ctx.requestBodyBytesMax);
-    if (read === undefined) return keysError(origin, clusterId, bodyTooLargeReply(), isHead);
+    if (read === undefined) return keysError(ctx, origin, bodyTooLargeReply(), isHead);
     body = read;
   }
   const parsed = parseGoForm(queryBytes(rawQuery), body);
-  if (!parsed.ok) return keysError(origin, clusterId, requestErrorReply(Ecode.InvalidForm, parsed.cause), isHead);
+  if (!parsed.ok) return keysError(ctx, origin, requestErrorReply(Ecode.InvalidForm, parsed.cause), isHead);
   const form = parsed.form;
 
   // 2. prevIndex, waitIndex (203)
@@ -82,49 +81,45 @@ export async function serveKeys(
   let v = form.get("prevIndex");
   if (v !== undefined) {
     const n = parseGoUint(v);
-    if (n === undefined) return keysError(origin, clusterId, requestErrorReply(Ecode.IndexNaN, `invalid value for "prevIndex"`), isHead);
+    if (n === undefined) return keysError(ctx, origin, requestErrorReply(Ecode.IndexNaN, `invalid value for "prevIndex"`), isHead);
     prevIndex = n;
   }
   v = form.get("waitIndex");
   if (v !== undefined) {
     const n = parseGoUint(v);
-    if (n === undefined) return keysError(origin, clusterId, requestErrorReply(Ecode.IndexNaN, `invalid value for "waitIndex"`), isHead);
+    if (n === undefined) return keysError(ctx, origin, requestErrorReply(Ecode.IndexNaN, `invalid value for "waitIndex"`), isHead);
     waitIndex = n;
   }
 
   // 3. recursive, sorted, wait, dir, quorum, stream (209)
   let recursive = false, sorted = false, wait = false, dir = false, quorum = false, stream = false;
   if (form.size > 0) {
-    const flags = [
-      form.get("recursive"),
-      form.get("sorted"),
-      form.get("wait"),
-      form.get("dir"),
-      form.get("quorum"),
-      form.get("stream"),
-    ];
-    const out = [false, false, false, false, false, false];
     for (let i = 0; i < 6; i++) {
-      const f = flags[i];
+      const f = form.get(BOOL_NAMES[i]);
       if (f === undefined) continue;
       const b = parseGoBool(f);
       if (b === undefined) {
-        return keysError(origin, clusterId, requestErrorReply(Ecode.InvalidField, `invalid value for "${BOOL_NAMES[i]}"`), isHead);
+        return keysError(ctx, origin, requestErrorReply(Ecode.InvalidField, `invalid value for "${BOOL_NAMES[i]}"`), isHead);
       }
-      out[i] = b;
+      if (!b) continue;
+      if (i === 0) recursive = true;
+      else if (i === 1) sorted = true;
+      else if (i === 2) wait = true;
+      else if (i === 3) dir = true;
+      else if (i === 4) quorum = true;
+      else stream = true;
     }
-    [recursive, sorted, wait, dir, quorum, stream] = out;
   }
 
   // 4. wait on a non-GET method (209)
   if (wait && !isGet) {
-    return keysError(origin, clusterId, requestErrorReply(Ecode.InvalidField, `"wait" can only be used with GET requests`), isHead);
+    return keysError(ctx, origin, requestErrorReply(Ecode.InvalidField, `"wait" can only be used with GET requests`), isHead);
   }
 
   // 5. empty prevValue (201)
   const prevValue = form.get("prevValue");
   if (prevValue === "") {
-    return keysError(origin, clusterId, requestErrorReply(Ecode.PrevValueRequired, `"prevValue" cannot be empty`), isHead);
+    return keysError(ctx, origin, requestErrorReply(Ecode.PrevValueRequired, `"prevValue" cannot be empty`), isHead);
   }
 
   // 6. noValueOnSuccess (209)
@@ -133,7 +128,7 @@ export async function serveKeys(
   if (v !== undefined) {
     const b = parseGoBool(v);
     if (b === undefined) {
-      return keysError(origin, clusterId, requestErrorReply(Ecode.InvalidField, `invalid value for "noValueOnSuccess"`), isHead);
+      return keysError(ctx, origin, requestErrorReply(Ecode.InvalidField, `invalid value for "noValueOnSuccess"`), isHead);
     }
     noValueOnSuccess = b;
   }
@@ -143,7 +138,7 @@ export async function serveKeys(
   v = form.get("ttl");
   if (v !== undefined && v !== "") {
     const n = parseGoUint(v);
-    if (n === undefined) return keysError(origin, clusterId, requestErrorReply(Ecode.TTLNaN, `invalid value for "ttl"`), isHead);
+    if (n === undefined) return keysError(ctx, origin, requestErrorReply(Ecode.TTLNaN, `invalid value for "ttl"`), isHead);
     ttlSec = n;
   }
 
@@ -153,7 +148,7 @@ export async function serveKeys(
   if (v !== undefined) {
     prevExist = parseGoBool(v);
     if (prevExist === undefined) {
-      return keysError(origin, clusterId, requestErrorReply(Ecode.InvalidField, "invalid value for prevExist"), isHead);
+      return keysError(ctx, origin, requestErrorReply(Ecode.InvalidField, "invalid value for prevExist"), isHead);
     }
   }
 
@@ -163,13 +158,13 @@ export async function serveKeys(
   v = form.get("refresh");
   if (v !== undefined) {
     const b = parseGoBool(v);
-    if (b === undefined) return keysError(origin, clusterId, requestErrorReply(Ecode.InvalidField, "invalid value for refresh"), isHead);
+    if (b === undefined) return keysError(ctx, origin, requestErrorReply(Ecode.InvalidField, "invalid value for refresh"), isHead);
     refresh = b;
     if (refresh) {
       if (value !== "") {
-        return keysError(origin, clusterId, requestErrorReply(Ecode.RefreshValue, "A value was provided on a refresh"), isHead);
+        return keysError(ctx, origin, requestErrorReply(Ecode.RefreshValue, "A value was provided on a refresh"), isHead);
       }
-      if (ttlSec === null) return keysError(origin, clusterId, requestErrorReply(Ecode.RefreshTTLRequired, "No TTL value set"), isHead);
+      if (ttlSec === null) return keysError(ctx, origin, requestErrorReply(Ecode.RefreshTTLRequired, "No TTL value set"), isHead);
     }
   }
 
@@ -180,7 +175,7 @@ export async function serveKeys(
   if (keyRest === "" || keyRest === "/") path = "/1";
   else path = "/1" + (keyRest.charCodeAt(keyRest.length - 1) === 0x2f ? keyRest.slice(0, -1) : keyRest);
   if (path.length > ctx.keyBytesMax / 3 && utf8ByteLength(path) - 2 > ctx.keyBytesMax) {
-    return keysError(origin, clusterId, valueTooLargeReply(), isHead);
+    return keysError(ctx, origin, valueTooLargeReply(), isHead);
   }
 
   // 11. the store operation
@@ -189,16 +184,16 @@ export async function serveKeys(
       try {
         await deps.linearizableRead();
       } catch (err) {
-        return keysError(origin, clusterId, nodeFailureReply(err), isHead);
+        return keysError(ctx, origin, nodeFailureReply(err), isHead);
       }
-      return serveGet(ctx, origin, clusterId, path, recursive, sorted, isHead);
+      return serveGet(ctx, origin, path, recursive, sorted, isHead);
     }
-    if (wait) return serveWatch(ctx, req, origin, clusterId, path, recursive, stream, waitIndex);
-    return serveGet(ctx, origin, clusterId, path, recursive, sorted, isHead);
+    if (wait) return serveWatch(ctx, req, origin, path, recursive, stream, waitIndex);
+    return serveGet(ctx, origin, path, recursive, sorted, isHead);
   }
 
   if ((isPut || isPost) && value.length > deps.valueBytesMax / 3 && utf8ByteLength(value) > deps.valueBytesMax) {
-    return keysError(origin, clusterId, valueTooLargeReply(), false);
+    return keysError(ctx, origin, valueTooLargeReply(), false);
   }
   let command: KvCommand;
   if (isPut) {
@@ -218,12 +213,14 @@ export async function serveKeys(
   } else {
     command = { type: "kv/delete", path, dir, recursive, prevValue, prevIndex: prevIndex > 0 ? prevIndex : undefined };
   }
-  return serveWrite(ctx, origin, clusterId, command, noValueOnSuccess);
+  return serveWrite(ctx, origin, command, noValueOnSuccess);
 }
 
 const BOOL_NAMES = ["recursive", "sorted", "wait", "dir", "quorum", "stream"];
 
-function keysError(origin: string | null, clusterId: string, e: ErrorReply, head: boolean): Response {
+// deps.status() is read once per reply, when the reply is built: it may not be cheap.
+function keysError(ctx: EtcdV2Context, origin: string | null, e: ErrorReply, head: boolean): Response {
+  const clusterId = ctx.deps.status().clusterId;
   return errorResponse(origin, e, head, { "x-etcd-cluster-id": clusterId, "x-etcd-index": String(e.etcdIndex) });
 }
 
@@ -260,8 +257,9 @@ async function readBody(req: Request, max: number): Promise<Uint8Array | undefin
   return out;
 }
 
-function successHeaders(origin: string | null, clusterId: string, etcdIndex: number, ctx: EtcdV2Context): Record<string, string> {
+function successHeaders(ctx: EtcdV2Context, origin: string | null, etcdIndex: number): Record<string, string> {
   const st = ctx.deps.status();
+  const clusterId = st.clusterId;
   const h = baseHeaders(origin);
   h["content-type"] = JSON_TYPE;
   h["x-etcd-cluster-id"] = clusterId;
@@ -274,7 +272,6 @@ function successHeaders(origin: string | null, clusterId: string, etcdIndex: num
 function serveGet(
   ctx: EtcdV2Context,
   origin: string | null,
-  clusterId: string,
   path: string,
   recursive: boolean,
   sorted: boolean,
@@ -284,17 +281,16 @@ function serveGet(
   const r = kvGet(state, path, { recursive, sorted }, ctx.deps.clock.nowMs());
   if (r.type === "event") {
     ctx.stats.record("gets", true);
-    return reply(200, successHeaders(origin, clusterId, state.index, ctx), eventJson(r.event), head);
+    return reply(200, successHeaders(ctx, origin, state.index), eventJson(r.event), head);
   }
   ctx.stats.record("gets", false);
-  if (r.type === "error") return keysError(origin, clusterId, kvErrorReply(r.error), head);
+  if (r.type === "error") return keysError(ctx, origin, kvErrorReply(r.error), head);
   throw new TypeError("kvGet returned an expire result");
 }
 
 async function serveWrite(
   ctx: EtcdV2Context,
   origin: string | null,
-  clusterId: string,
   command: KvCommand,
   noValueOnSuccess: boolean,
 ): Promise<Response> {
@@ -302,7 +298,7 @@ async function serveWrite(
   try {
     r = (await ctx.deps.propose(command)) as KvResult;
   } catch (err) {
-    return keysError(origin, clusterId, nodeFailureReply(err), false);
+    return keysError(ctx, origin, nodeFailureReply(err), false);
   }
   const op = storeOpOf(command) as StoreOp;
   if (r.type === "event") {
@@ -311,10 +307,10 @@ async function serveWrite(
     const a = e.action;
     const status = a === "create" || (a === "set" && e.prevNode === undefined) ? 201 : 200;
     const noValue = noValueOnSuccess && (a === "set" || a === "create" || a === "update" || a === "compareAndSwap");
-    return reply(status, successHeaders(origin, clusterId, e.index, ctx), eventJson(e, noValue), false);
+    return reply(status, successHeaders(ctx, origin, e.index), eventJson(e, noValue), false);
   }
   ctx.stats.record(op, false);
-  if (r.type === "error") return keysError(origin, clusterId, kvErrorReply(r.error), false);
+  if (r.type === "error") return keysError(ctx, origin, kvErrorReply(r.error), false);
   throw new TypeError("a client write returned an expire result");
 }
 
@@ -330,7 +326,6 @@ function serveWatch(
   ctx: EtcdV2Context,
   req: Request,
   origin: string | null,
-  clusterId: string,
   path: string,
   recursive: boolean,
   stream: boolean,
@@ -393,7 +388,7 @@ function serveWatch(
   const r = ctx.hub.watch(state, path, recursive, stream, waitIndex, deliver);
   if (r.type === "error") {
     finished = true;
-    return keysError(origin, clusterId, kvErrorReply(r.error), false);
+    return keysError(ctx, origin, kvErrorReply(r.error), false);
   }
   if (r.type === "event") {
     // A history hit: the watcher was never registered live.
@@ -410,7 +405,7 @@ function serveWatch(
     else if (signal.aborted) finish();
     else if (!finished) signal.addEventListener("abort", onAbort, { once: true });
   }
-  return new Response(body, { status: 200, headers: successHeaders(origin, clusterId, startIndex, ctx) });
+  return new Response(body, { status: 200, headers: successHeaders(ctx, origin, startIndex) });
 }
 
 // ---------------------------------------------------------------------------------------------
