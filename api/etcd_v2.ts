@@ -138,7 +138,11 @@ export async function serveKeys(
   v = form.get("ttl");
   if (v !== undefined && v !== "") {
     const n = parseGoUint(v);
-    if (n === undefined) return keysError(ctx, origin, requestErrorReply(Ecode.TTLNaN, `invalid value for "ttl"`), isHead);
+    // Beyond year 9999 Go cannot even encode the expiration (etcd then answers 201 with an
+    // empty body); we refuse such a TTL as not a usable number instead.
+    if (n === undefined || n > (EXPIRATION_MS_MAX - deps.clock.nowMs()) / 1000) {
+      return keysError(ctx, origin, requestErrorReply(Ecode.TTLNaN, `invalid value for "ttl"`), isHead);
+    }
     ttlSec = n;
   }
 
@@ -215,6 +219,9 @@ export async function serveKeys(
   }
   return serveWrite(ctx, origin, command, noValueOnSuccess);
 }
+
+/** 9999-12-31T23:59:59Z: the last instant Go's time.MarshalJSON accepts. */
+const EXPIRATION_MS_MAX = 253402300799000;
 
 const BOOL_NAMES = ["recursive", "sorted", "wait", "dir", "quorum", "stream"];
 

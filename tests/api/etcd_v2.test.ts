@@ -413,6 +413,16 @@ s("serveKeys() refuses a value over valueBytesMax and a body over requestBodyByt
   assert.match(await res.text(), /http: POST too large/);
 });
 
+s("serveKeys() refuses a TTL whose expiration Go could not encode (past year 9999) with 202", async () => {
+  const t = setup();
+  let r = await t.req("PUT", "/v2/keys/t", "value=1&ttl=999999999999");
+  assert.is(r.status, 400);
+  assert.is(r.body, '{"errorCode":202,"message":"The given TTL in POST form is not a number","cause":"invalid value for \\"ttl\\"","index":0}\n');
+  r = await t.req("PUT", "/v2/keys/t", "value=1&ttl=31536000000"); // 1000 years: fine
+  assert.is(r.status, 201);
+  assert.match(r.body, /"expiration":"3026-/);
+});
+
 s("serveKeys() unknown parameters are ignored, as Go's handler ignores them", async () => {
   const t = setup();
   const r = await t.req("PUT", "/v2/keys/x?bogus=%41&other", "value=1&more=2");
