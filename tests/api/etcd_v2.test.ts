@@ -342,7 +342,7 @@ s("serveKeys() §1: the body wins over the query; DELETE, JSON and text/plain bo
 
 s("serveKeys() §1: Go JSON escaping and one \\ufffd per invalid UTF-8 byte", async () => {
   const t = setup();
-  const body = new Uint8Array([...new TextEncoder().encode("value="), 0xff, 0xfe, 0x3c, 0x62, 0x3e, 0xe2, 0x80, 0xa8]);
+  const body: Uint8Array<ArrayBuffer> = new Uint8Array([...new TextEncoder().encode("value="), 0xff, 0xfe, 0x3c, 0x62, 0x3e, 0xe2, 0x80, 0xa8]);
   let r = await t.req("PUT", "/v2/keys/u", body);
   assert.is(r.body, '{"action":"set","node":{"key":"/u","value":"\\ufffd\\ufffd\\u003cb\\u003e\\u2028","modifiedIndex":4,"createdIndex":4}}\n');
   r = await t.req("PUT", "/v2/keys/u2", "value=" + encodeURIComponent("café & ="));

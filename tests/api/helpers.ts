@@ -23,7 +23,7 @@ export interface Reply {
 export interface Setup {
   deps: FakeDeps;
   api: Api;
-  req(method: string, path: string, body?: string | Uint8Array, contentType?: string | null): Promise<Reply>;
+  req(method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, contentType?: string | null): Promise<Reply>;
   /** Internal writes (under /0) until the next write takes `index`. */
   advanceTo(index: number): void;
 }
