@@ -85,13 +85,12 @@ function snapshotRoundTrip(st: KvState): KvState {
 }
 
 function checkInvariants(st: KvState): void {
-  const [, , tree] = kvProjection.encodeState(st) as [number, number, unknown[]];
-  assert.is(kvNodeCount(st), (tree.length - 1) / 7, "nodeCount matches the tree");
+  const [, , tree] = kvProjection.encodeState(st) as [number, number, [number, string, Int32Array, ...unknown[]]];
+  const kinds = tree[2];
+  const ttls = tree[7] as Float64Array;
+  assert.is(kvNodeCount(st), kinds.length, "nodeCount matches the tree");
   let minExp: number | undefined;
-  for (let i = 1; i < tree.length; i += 7) {
-    const e = tree[i + 4] as number;
-    if (e !== 0 && (minExp === undefined || e < minExp)) minExp = e;
-  }
+  for (let i = 0; i < ttls.length; i += 3) if (minExp === undefined || ttls[i + 1] < minExp) minExp = ttls[i + 1];
   assert.is(kvNextExpirationMs(st), minExp, "the heap top is the earliest expiration in the tree");
 }
 
