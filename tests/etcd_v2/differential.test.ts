@@ -71,7 +71,10 @@ function diffCase(c: Case, a: Step[], b: Step[], la: string, lb: string): string
     for (const k of keys) {
       const xs = xl.filter((l) => lineKey(l) === k).join(" | ");
       const ys = yl.filter((l) => lineKey(l) === k).join(" | ");
-      if (xs === ys) out.push(`      = ${xs}`);
+      if (xs === ys) {
+        // Equal lines: only the ones that give context (status, type, body) are repeated.
+        if (/^(status|content-type|body|event)$/.test(k)) out.push(`      = ${xs}`);
+      }
       else {
         out.push(`    ${la.padEnd(9)} ${xs || `(no ${k})`}`);
         out.push(`    ${lb.padEnd(9)} ${ys || `(no ${k})`}`);

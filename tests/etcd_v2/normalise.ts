@@ -89,9 +89,14 @@ function expirationToken(st: NormaliseState, s: string, t: Timing): { token: str
   if (ms === undefined) return { token: `<BAD expiration format ${s}>`, ms };
   let tok = st.expirations.get(s);
   if (tok) return { token: tok, ms };
+  // The server stamped "now" somewhere in [sent, recv], so expiration - ttl lies in that window:
+  // the smallest whole second >= (expiration - recv) is the ttl asked for unless the reply took
+  // over a second (1 ms slack each side for Date.now()'s truncation).
   const n = st.expirations.size + 1;
-  const ahead = Math.round((ms - t.sentAtMs) / 1000);
-  tok = ahead <= 0 ? `<exp#${n} now>` : `<exp#${n} now+${ahead}s>`;
+  const lo = (ms - t.recvAtMs - 1) / 1000;
+  const hi = (ms - t.sentAtMs + 1) / 1000;
+  const ahead = Math.max(0, Math.ceil(lo));
+  tok = hi < 0 ? `<exp#${n} past>` : ahead === 0 ? `<exp#${n} now>` : `<exp#${n} now+${ahead}s>`;
   st.expirations.set(s, tok);
   return { token: tok, ms };
 }
@@ -263,6 +268,17 @@ export function normaliseHead(st: NormaliseState, h: RawHead): string[] {
     lines.push(`${name}: ${shown}${vals.length > 1 ? ` (${vals.length} times)` : ""}`);
   }
   return lines;
+}
+
+/**
+ * Go's net/http buffers 2,048 bytes before it commits to a framing: a handler's reply that fits
+ * gets Content-Length, a longer one Transfer-Encoding: chunked. That is an artifact of Go's write
+ * buffer, not API behaviour (every client reads both), so for bodies of 2 KB or more the framing
+ * is shown as either. Smaller bodies, empty ones and watches keep their exact framing.
+ */
+export function framingLine(h: RawHead, bodyBytes: number): string {
+  if (bodyBytes >= 2048 && (h.framing === "length" || h.framing === "chunked")) return "framing: length or chunked (body >= 2 KB)";
+  return `framing: ${h.framing}`;
 }
 
 /** A body (or one watch event line) as one display/compare line. */
