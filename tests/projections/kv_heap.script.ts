@@ -4,6 +4,7 @@
 //      npx deno run -A --v8-flags=--expose-gc tests/projections/kv_heap.script.ts [N]
 // Timing uses performance.now(), which is fine here: this is a script, not pure code or a test.
 
+import process from "node:process";
 import { Decoder, Encoder } from "cbor-x";
 import { kvProjection, type KvState } from "../../projections/kv.ts";
 
