@@ -12,7 +12,7 @@ import { createPrng } from "../internal/prng.ts";
 import { checkEnvelope, CorruptEntryError, decodeEnvelope, encodeEnvelope } from "../log/codec.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
 import { RawNode } from "../log/raw_node.ts";
-import { type ConfState, EntryType, type Entry, type Ready, StateType } from "../log/types.ts";
+import { type ConfState, type HardState, EntryType, type Entry, type Ready, StateType } from "../log/types.ts";
 import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../api/deps.ts";
 import { NodeError } from "../api/deps.ts";
 import { applyCommand, createStates, type States } from "../projections/apply.ts";
@@ -88,6 +88,7 @@ export class Node implements ApiDeps {
   #lastSnapshotCostMs = 0;
   #expireProposed = false;
   #needPublish = false;
+  #logBytes = 0;
 
   private constructor(opts: NodeOptions, storage: SqliteStorage, raw: RawNode, id: Identity, states: States, applied: Index, conf: ConfState) {
     this.#cfg = opts.config;
@@ -182,6 +183,7 @@ export class Node implements ApiDeps {
     if (fresh) raw.bootstrap(id.members.map((m) => m.id));
     const node = new Node(opts, storage, raw, id, states, snap.index, storage.initialState().confState);
     node.#needPublish = fresh;
+    node.#logBytes = storage.bytesOnDisk();
     const commitAtStart = storage.hardState().commit;
     node.#process();
     if (node.#confState.voters.length === 1 && node.#confState.voters[0] === id.memberId) raw.campaign();
@@ -250,22 +252,22 @@ export class Node implements ApiDeps {
     });
   }
 
+  /** Cheap: the api reads it for every reply's X-Raft-* headers. The on-disk size is refreshed by housekeeping. */
   status(): RaftStatus {
-    const hs = this.#storage.hardState();
-    const st = this.#raw.status();
+    const r = this.#raw.raft;
     return {
       id: this.#id.memberId,
       name: this.#cfg.name,
       clusterId: this.#id.clusterId,
-      term: st.term ?? hs.term,
+      term: r.term,
       leader: this.#lead,
       state: this.#raftState,
-      commitIndex: st.commit ?? hs.commit,
+      commitIndex: r.raftLog.committed,
       appliedIndex: this.#applied,
       snapshotIndex: this.#storage.snapshotMeta().index,
       firstIndex: this.#storage.firstIndex(),
       lastIndex: this.#storage.lastIndex(),
-      logBytesOnDisk: this.#storage.bytesOnDisk(),
+      logBytesOnDisk: this.#logBytes,
       startTime: this.#startTime,
       leaderStartTime: this.#leaderSince,
       recvAppendRequestCnt: 0,
@@ -347,7 +349,8 @@ export class Node implements ApiDeps {
     // A commit-only change needs no fsync (the commit index is recoverable); it is written with the next batch.
     if (rd.entries.length === 0 && !rd.snapshot && !rd.mustSync) return true;
     try {
-      this.#storage.save({ hardState: rd.hardState ?? this.#storage.hardState(), entries: rd.entries, snapshot: rd.snapshot });
+      // The core's current hard state, not rd.hardState: a skipped commit-only Ready may have moved the commit.
+      this.#storage.save({ hardState: this.#currentHardState(), entries: rd.entries, snapshot: rd.snapshot });
       if (this.#diskFullMessage) {
         this.#log.info("the disk has room again; writes resume");
         this.#diskFullMessage = "";
@@ -384,7 +387,7 @@ export class Node implements ApiDeps {
 
   #onSoftState(lead: NodeId, state: string): void {
     if (lead !== this.#lead && lead === this.#id.memberId) this.#leaderSince = new Date(this.clock.nowMs()).toISOString();
-    if (lead !== this.#lead) this.#log.info("leader changed", { leader: lead || "none", term: this.#raw.status().term });
+    if (lead !== this.#lead) this.#log.info("leader changed", { leader: lead || "none", term: this.#raw.raft.term });
     this.#lead = lead;
     this.#raftState = state;
   }
@@ -451,6 +454,7 @@ export class Node implements ApiDeps {
   #housekeeping(): void {
     if (this.#stopped) return;
     const now = Date.now();
+    this.#logBytes = this.#storage.bytesOnDisk();
     // Time out writes that did not commit (etcd answers "request timed out" after about 7 s).
     for (const [id, p] of this.#pending) {
       if (p.deadlineMs > now) break; // insertion order = deadline order
@@ -494,6 +498,8 @@ export class Node implements ApiDeps {
     if (now - this.#lastSnapshotMs < this.#lastSnapshotCostMs * 10) return;
     const data = encodeSnapshot(this.#states);
     try {
+      // The commit index on disk must cover the snapshot, or a restart would see applied > committed.
+      this.#storage.save({ hardState: this.#currentHardState(), entries: [] });
       this.#storage.createSnapshot(this.#applied, this.#confState, data, this.clock.nowMs());
     } catch (e) {
       if ((e as StorageError).diskFull) {
@@ -508,6 +514,11 @@ export class Node implements ApiDeps {
     this.#lastSnapshotCostMs = performance.now() - now;
     this.#lastSnapshotMs = performance.now();
     this.#log.info("snapshot", { index: this.#applied, bytes: data.length, ms: Math.round(this.#lastSnapshotCostMs) });
+  }
+
+  #currentHardState(): HardState {
+    const r = this.#raw.raft;
+    return { term: r.term, vote: r.vote, commit: r.raftLog.committed };
   }
 
   #fatal(e: Error): void {
