@@ -23,7 +23,8 @@ export interface Step {
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
-const WATCH_EVENT_TIMEOUT_MS = 5_000;
+// Events arrive in milliseconds; the slowest expected one is a ttl=1 expiry (up to ~1.5 s on etcd).
+const WATCH_EVENT_TIMEOUT_MS = 3_000;
 
 function encodeForm(f: Record<string, string> | string): string {
   if (typeof f === "string") return f;
