@@ -89,6 +89,8 @@ export class Node implements ApiDeps {
   #expireProposed = false;
   #needPublish = false;
   #logBytes = 0;
+  /** The index of the empty entry this member appended when it became leader. */
+  #leaderFirstIndex = 0;
 
   private constructor(opts: NodeOptions, storage: SqliteStorage, raw: RawNode, id: Identity, states: States, applied: Index, conf: ConfState) {
     this.#cfg = opts.config;
@@ -207,7 +209,8 @@ export class Node implements ApiDeps {
   /** Resolves when this member leads (a single member elects itself at once). */
   async waitForLeader(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while (this.#lead === "" || (this.#needPublish && this.#lead === this.#id.memberId)) {
+    // A leader serves once it has applied the entry of its own term: everything before it is then applied too.
+    while (this.#lead === "" || (this.#lead === this.#id.memberId && (this.#needPublish || this.#applied < this.#leaderFirstIndex))) {
       if (Date.now() > until) throw new NodeError("node/no-leader", "no leader was elected in time");
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -289,6 +292,9 @@ export class Node implements ApiDeps {
     this.#pending.clear();
     for (const w of this.#readWaiters) w.reject(err);
     this.#readWaiters = [];
+    try {
+      this.#storage.save({ hardState: this.#currentHardState(), entries: [] });
+    } catch { /* the commit index is recoverable; stopping anyway */ }
     this.#storage.close();
   }
 
@@ -349,8 +355,13 @@ export class Node implements ApiDeps {
     // A commit-only change needs no fsync (the commit index is recoverable); it is written with the next batch.
     if (rd.entries.length === 0 && !rd.snapshot && !rd.mustSync) return true;
     try {
-      // The core's current hard state, not rd.hardState: a skipped commit-only Ready may have moved the commit.
-      this.#storage.save({ hardState: this.#currentHardState(), entries: rd.entries, snapshot: rd.snapshot });
+      // The hard state is written only when the term or vote changed: those must be durable before
+      // any message goes out; the commit index need not be (a leader recommits on election), and
+      // leaving it out keeps one page out of every fsync. Snapshots and a clean stop write it too.
+      const hs = this.#currentHardState();
+      const stored = this.#storage.hardState();
+      const changed = hs.term !== stored.term || hs.vote !== stored.vote;
+      this.#storage.save({ hardState: changed ? hs : undefined, entries: rd.entries, snapshot: rd.snapshot });
       if (this.#diskFullMessage) {
         this.#log.info("the disk has room again; writes resume");
         this.#diskFullMessage = "";
@@ -386,7 +397,10 @@ export class Node implements ApiDeps {
   }
 
   #onSoftState(lead: NodeId, state: string): void {
-    if (lead !== this.#lead && lead === this.#id.memberId) this.#leaderSince = new Date(this.clock.nowMs()).toISOString();
+    if (lead !== this.#lead && lead === this.#id.memberId) {
+      this.#leaderSince = new Date(this.clock.nowMs()).toISOString();
+      this.#leaderFirstIndex = this.#raw.raft.raftLog.lastIndex();
+    }
     if (lead !== this.#lead) this.#log.info("leader changed", { leader: lead || "none", term: this.#raw.raft.term });
     this.#lead = lead;
     this.#raftState = state;
