@@ -42,7 +42,9 @@ export const figureDefs: Record<string, FigureDef> = {
   "restart": { id: "restart", title: "restart to serving a GET (median)", unit: "ms", better: "lower", bar: { kind: "ratio", min: 1.0 } },
   "memory": { id: "memory", title: "RSS, keys loaded, after settle", unit: "MiB", better: "lower", bar: { kind: "ratio", min: 1.0 } },
   // Informational rows: measured on the way, no bar.
-  "memory-restarted": { id: "memory-restarted", title: "RSS after a restart, after settle", unit: "MiB", better: "lower" },
+  // The stricter memory comparison: after the load, a garbage-collected runtime may still hold
+  // memory it has not returned to the OS (etcd: ~3 GiB after the load, ~0.8 GiB after a restart).
+  "memory-restarted": { id: "memory-restarted", title: "RSS after a restart, after settle", unit: "MiB", better: "lower", bar: { kind: "ratio", min: 1.0 } },
   "load": { id: "load", title: "bulk load (wrk -c64 PUTs)", unit: "keys/s", better: "higher" },
 };
 
@@ -125,7 +127,9 @@ export function formatTable(rows: FigureResult[]): string {
     const cpName = r.coreplaneImpl === "coreplane" ? cp : `${cp} [${r.coreplaneImpl}]`;
     const et = r.etcd ? formatValue(r.etcd.value) : "—";
     const ratio = r.ratio === undefined ? "—" : `${r.ratio.toFixed(2)}x (${r.ratioLabel})`;
-    const result = r.pass === undefined ? (r.note ?? "") : (r.pass ? "PASS" : "FAIL") + (r.note ? ` (${r.note})` : "");
+    // Long notes (error messages) are cut here; the JSON keeps them whole.
+    const note = r.note && r.note.length > 70 ? `${r.note.slice(0, 69)}…` : r.note;
+    const result = r.pass === undefined ? (note ?? "") : (r.pass ? "PASS" : "FAIL") + (note ? ` (${note})` : "");
     const busy = r.coreplane?.detail?.otherCores !== undefined || r.etcd?.detail?.otherCores !== undefined
       ? `${others(r.coreplane)}/${others(r.etcd)}`
       : "";

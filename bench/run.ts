@@ -125,7 +125,9 @@ async function main(): Promise<number> {
   const errors = new Map<string, string[]>();
   const put = (id: string, side: Side, m: Measurement) => measured.set(id, { ...measured.get(id), [side]: m });
   const fail = (id: string, side: Side, e: unknown) => {
-    const msg = `${sideName(ctx, side)}: ${(e as Error).message ?? e}`;
+    // deno colours its errors; the table and JSON want plain text.
+    const text = String((e as Error).message ?? e).replace(/\x1b\[[0-9;]*m/g, "");
+    const msg = `${sideName(ctx, side)}: ${text}`;
     progress.say(id, sideName(ctx, side), `ERROR ${msg.split("\n")[0]}`);
     errors.set(id, [...(errors.get(id) ?? []), msg]);
   };
