@@ -140,6 +140,19 @@ export function formatTable(rows: FigureResult[]): string {
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
+/**
+ * Several rounds of one figure on one side → the round with the median value (the lower middle
+ * one for an even count, so the value is a real run with its own latency details), with every
+ * round's value in detail.roundValues.
+ */
+export function medianRound(rounds: Measurement[]): Measurement {
+  if (rounds.length === 0) throw new Error("medianRound of nothing");
+  if (rounds.length === 1) return rounds[0];
+  const sorted = [...rounds].sort((a, b) => a.value - b.value);
+  const pick = sorted[(sorted.length - 1) >> 1];
+  return { value: pick.value, detail: { ...pick.detail, roundValues: rounds.map((r) => r.value) } };
+}
+
 /** Median of a non-empty list. */
 export function median(xs: number[]): number {
   if (xs.length === 0) throw new Error("median of nothing");

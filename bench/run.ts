@@ -16,7 +16,16 @@ import { measureWatchFanout } from "./figures/watch_fanout.ts";
 import { describeMachine, machineLine } from "./machine.ts";
 import { installCleanup, runCapture, stopAll } from "./proc.ts";
 import { Progress } from "./progress.ts";
-import { compare, figureDefs, type FigureId, figureIds, type FigureResult, formatTable, type Measurement } from "./report.ts";
+import {
+  compare,
+  figureDefs,
+  type FigureId,
+  figureIds,
+  type FigureResult,
+  formatTable,
+  type Measurement,
+  medianRound,
+} from "./report.ts";
 import { type Impl, repoRoot, type Side } from "./servers.ts";
 
 const usage = `usage: deno run -A bench/run.ts [figure ...] [options]
@@ -29,6 +38,8 @@ options:
   --reuse-data            reuse the loaded data dirs in bench/results/big/ from an earlier run
   --keys N                keys for replay/restart/memory (default 1,000,000; quick ${quickParams.bigKeys})
   --duration S            seconds per measured wrk run (default ${fullParams.durationS}; quick ${quickParams.durationS})
+  --rounds N              repeat figures 1-4 N times, alternating the sides, and report each side's
+                          median round (default 1; 3 on a busy shared machine)
   -h, --help`;
 
 function onPath(tool: string): boolean {
@@ -63,6 +74,7 @@ async function main(): Promise<number> {
       "reuse-data": { type: "boolean", default: false },
       keys: { type: "string" },
       duration: { type: "string" },
+      rounds: { type: "string", default: "1" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -138,15 +150,21 @@ async function main(): Promise<number> {
     ["get-32", measureGet32],
     ["watch-fanout", measureWatchFanout],
   ];
+  const rounds = Math.max(1, Number(values.rounds) || 1);
   for (const [id, fn] of simple) {
     if (!chosen.has(id)) continue;
-    for (const side of sides) {
-      try {
-        put(id, side, await fn(ctx, side));
-      } catch (e) {
-        fail(id, side, e);
+    const got: Record<Side, Measurement[]> = { coreplane: [], etcd: [] };
+    for (let round = 1; round <= rounds; round++) {
+      if (rounds > 1) progress.say(id, "", `round ${round}/${rounds}`);
+      for (const side of sides) {
+        try {
+          got[side].push(await fn(ctx, side));
+        } catch (e) {
+          fail(id, side, e);
+        }
       }
     }
+    for (const side of sides) if (got[side].length) put(id, side, medianRound(got[side]));
   }
 
   // Figures over the loaded data dirs: load once per side, then memory, restart, replay.
@@ -208,7 +226,7 @@ async function main(): Promise<number> {
   const result = {
     date: new Date().toISOString(),
     quick: ctx.quick,
-    params,
+    params: { ...params, rounds },
     machine,
     coreplaneImpl: cpImpl,
     skipped: notes,

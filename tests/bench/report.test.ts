@@ -2,7 +2,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { compare, figureDefs, formatTable, formatValue, median } from "../../bench/report.ts";
+import { compare, figureDefs, formatTable, formatValue, median, medianRound } from "../../bench/report.ts";
 
 const s = suite("bench/report");
 
@@ -59,6 +59,19 @@ s("median() takes the middle value, or the mean of the two middle ones", () => {
   assert.is(median([5, 1, 3]), 3);
   assert.is(median([4, 1, 3, 2]), 2.5);
   assert.throws(() => median([]));
+});
+
+s("medianRound() keeps the median round's details and lists every round's value", () => {
+  const r = medianRound([
+    { value: 30, detail: { p99: 3 } },
+    { value: 10, detail: { p99: 1 } },
+    { value: 20, detail: { p99: 2 } },
+    { value: 40, detail: { p99: 4 } },
+  ]);
+  assert.is(r.value, 20);
+  assert.equal(r.detail, { p99: 2, roundValues: [30, 10, 20, 40] });
+  const one = { value: 5 };
+  assert.is(medianRound([one]), one);
 });
 
 s.run();
