@@ -1,17 +1,20 @@
 // Go encoding/json-compatible output for the etcd v2 wire format: string escaping exactly as Go
 // 1.19 (etcd 3.4.23's toolchain) writes it, RFC3339Nano times, and the node/event/error objects
 // in etcd's field order, built as strings directly (no intermediate objects, no JSON.stringify on
-// the hot path). Also Go's byte-wise UTF-8 decoding, so invalid bytes become one U+FFFD each.
+// the hot path). Also the request-side decoding of bytes into the store's byte strings
+// (projections/kv_bytes.ts): valid UTF-8 as text, each invalid byte escaped, so that distinct
+// byte strings stay distinct; on output each escaped byte is written as Go writes an invalid
+// byte, "\ufffd", and everything else (a genuine U+FFFD included) as Go writes it.
 // Must not do I/O or read a clock; must not know HTTP (status codes and headers live elsewhere).
 
 import type { KvEvent, KvNode } from "../projections/kv.ts";
+import { KV_BYTE_ESCAPE_CODE, kvEscapedByte, kvEscapeText } from "../projections/kv_bytes.ts";
 
-// Characters Go escapes or we must repair: controls, quote, backslash, <, >, &, U+2028/9, and
-// UTF-16 surrogates (a lone one cannot come from Go, so it becomes U+FFFD). U+FFFD itself is
-// written escaped: it is how an invalid input byte reaches us (goUtf8Decode), and Go writes an
-// invalid byte as "\ufffd". A genuine U+FFFD in the input is thus escaped too, where Go would
-// write it raw: the same JSON string, different bytes (see DESIGN.md).
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff\ufffd]/;
+// Characters Go escapes or we must repair: controls, quote, backslash, <, >, &, U+2028/9,
+// UTF-16 surrogates (a lone one cannot come from Go, so it becomes U+FFFD), and the store's byte
+// escape U+FDD0 (an escaped invalid byte is written "\ufffd" as Go writes an invalid byte; a
+// doubled one is a literal U+FDD0, written raw). A genuine U+FFFD is written raw, as Go does.
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff\ufdd0]/;
 const HEX = "0123456789abcdef";
 
 /** `s` as a Go JSON string literal, quotes included. */
@@ -36,7 +39,14 @@ export function goJsonString(s: string): string {
     else if (c === 0x26) rep = "\\u0026";
     else if (c === 0x2028) rep = "\\u2028";
     else if (c === 0x2029) rep = "\\u2029";
-    else if (c === 0xfffd) rep = "\\ufffd";
+    else if (c === KV_BYTE_ESCAPE_CODE) {
+      // The escape and what follows it are one unit: a raw byte (\ufffd) or a literal U+FDD0.
+      const literal = i + 1 < n && s.charCodeAt(i + 1) === KV_BYTE_ESCAPE_CODE;
+      out += s.slice(start, literal ? i + 1 : i) + (literal ? "" : "\\ufffd");
+      i++;
+      start = i + 1;
+      continue;
+    }
     else if (c >= 0xd800 && c <= 0xdfff) {
       if (c <= 0xdbff && i + 1 < n) {
         const d = s.charCodeAt(i + 1);
@@ -59,8 +69,9 @@ let utf8Fatal: TextDecoder | undefined;
 let utf8Lossy: TextDecoder | undefined;
 
 /**
- * Decodes bytes[start, end) as Go sees a string: valid UTF-8 as is, and each byte that does not
- * begin a valid sequence as one U+FFFD (WHATWG's decoder would merge some of them).
+ * Decodes bytes[start, end) into the store's byte string (projections/kv_bytes.ts): valid UTF-8
+ * as text (a literal U+FDD0 doubled), and each byte that does not begin a valid sequence, as Go
+ * walks a string, as one escaped byte (WHATWG's decoder would merge some and lose them all).
  */
 export function goUtf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
   let ascii = true;
@@ -75,7 +86,8 @@ export function goUtf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): 
   }
   utf8Fatal ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   try {
-    return utf8Fatal.decode(bytes.subarray(start, end));
+    const text = utf8Fatal.decode(bytes.subarray(start, end));
+    return ascii ? text : kvEscapeText(text);
   } catch {
     return decodeByteWise(bytes, start, end);
   }
@@ -105,19 +117,22 @@ function decodeByteWise(b: Uint8Array, start: number, end: number): string {
       ) len = 4;
     }
     if (len === 0) {
-      if (runStart < i) out += utf8Lossy.decode(b.subarray(runStart, i));
-      out += "\ufffd";
+      if (runStart < i) out += kvEscapeText(utf8Lossy.decode(b.subarray(runStart, i)));
+      out += kvEscapedByte(c);
       i++;
       runStart = i;
     } else {
       i += len;
     }
   }
-  if (runStart < end) out += utf8Lossy.decode(b.subarray(runStart, end));
+  if (runStart < end) out += kvEscapeText(utf8Lossy.decode(b.subarray(runStart, end)));
   return out;
 }
 
-/** Bytes `s` takes in UTF-8 (a lone surrogate counts 3, as U+FFFD). */
+/**
+ * Bytes a store string stands for (a lone surrogate counts 3, as U+FFFD; an escaped byte 1, a
+ * doubled escape 3).
+ */
 export function utf8ByteLength(s: string): number {
   const n = s.length;
   let bytes = n;
@@ -125,6 +140,11 @@ export function utf8ByteLength(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) continue;
     if (c < 0x800) bytes += 1;
+    else if (c === KV_BYTE_ESCAPE_CODE && i + 1 < n) {
+      // Two code units: a literal U+FDD0 (3 bytes) or one raw byte.
+      bytes += s.charCodeAt(i + 1) === KV_BYTE_ESCAPE_CODE ? 1 : -1;
+      i++;
+    }
     else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
       const d = s.charCodeAt(i + 1);
       if (d >= 0xdc00 && d <= 0xdfff) {

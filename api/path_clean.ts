@@ -6,6 +6,7 @@
 // Must not route or build responses.
 
 import { queryBytes, unescapeBytes } from "./form.ts";
+import { kvStringToBytes } from "../projections/kv_bytes.ts";
 
 /** The percent-decoded path (Go's URL.Path), or undefined for a bad escape. "+" stays "+". */
 export function decodePath(rawPath: string): string | undefined {
@@ -50,12 +51,13 @@ export function cleanPath(p: string): string {
 }
 
 const HEX = "0123456789ABCDEF";
-let encoder: TextEncoder | undefined;
 
-/** url.URL's path escaping (encodePath mode): unreserved and $&+,/:;=@ kept, all else %XX. */
+/**
+ * url.URL's path escaping (encodePath mode): unreserved and $&+,/:;=@ kept, all else %XX, of
+ * the bytes the decoded path stands for (an escaped invalid byte is that byte again).
+ */
 export function escapePath(path: string): string {
-  encoder ??= new TextEncoder();
-  const b = encoder.encode(path);
+  const b = kvStringToBytes(path);
   let out = "";
   for (const c of b) {
     if (

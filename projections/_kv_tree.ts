@@ -2,6 +2,8 @@
 // path helpers the store needs. Private to projections/ (kv.ts is the public surface).
 // Must not know about events, indexes policy or time: kv.ts decides; this file only holds shape.
 
+import { compareBytes, KV_BYTE_ESCAPE_CODE, kvStringToBytes } from "./kv_bytes.ts";
+
 /** A node's TTL bookkeeping; exists only for nodes that have a TTL, so permanent nodes pay one null field. */
 export class TtlEntry {
   /** Absolute expiration, epoch ms. */
@@ -87,9 +89,11 @@ export function cleanPath(p: string): string {
 }
 
 /**
- * Orders strings as their UTF-8 bytes (Go's string comparison, used by sorted listings).
+ * Orders strings as the bytes they stand for (Go's string comparison, used by sorted listings).
  * UTF-16 code units agree with UTF-8 byte order except that surrogates (U+D800..DFFF, which
- * encode code points above U+FFFF) must sort after U+E000..U+FFFF.
+ * encode code points above U+FFFF) must sort after U+E000..U+FFFF. Escaped raw bytes
+ * (kv_bytes.ts) are compared as bytes: when the first difference touches an escape, both
+ * strings are turned into bytes (rare: only keys holding invalid UTF-8 or U+FDD0 get there).
  */
 export function compareUtf8(a: string, b: string): number {
   const n = a.length < b.length ? a.length : b.length;
@@ -97,6 +101,9 @@ export function compareUtf8(a: string, b: string): number {
     let x = a.charCodeAt(i);
     let y = b.charCodeAt(i);
     if (x === y) continue;
+    if (x === KV_BYTE_ESCAPE_CODE || y === KV_BYTE_ESCAPE_CODE || (i > 0 && a.charCodeAt(i - 1) === KV_BYTE_ESCAPE_CODE)) {
+      return compareBytes(kvStringToBytes(a), kvStringToBytes(b));
+    }
     if (x >= 0xd800 && y >= 0xd800) {
       x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
       y = y >= 0xe000 ? y - 0x800 : y + 0x2000;

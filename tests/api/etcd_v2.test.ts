@@ -353,6 +353,39 @@ s("serveKeys() §1: Go JSON escaping and one \\ufffd per invalid UTF-8 byte", as
   assert.match(r.body, /"key":"\/k\\ufffd"/);
 });
 
+s("serveKeys() keys that differ only in invalid bytes are distinct keys, sorted by byte", async () => {
+  const t = setup();
+  let r = await t.req("PUT", "/v2/keys/utf/k%FF", "value=x");
+  assert.is(r.status, 201);
+  r = await t.req("PUT", "/v2/keys/utf/k%C3", "value=truncated");
+  assert.is(r.status, 201); // a new key, not an overwrite of /utf/k%FF
+  assert.is(r.body, '{"action":"set","node":{"key":"/utf/k\\ufffd","value":"truncated","modifiedIndex":5,"createdIndex":5}}\n');
+  r = await t.req("PUT", "/v2/keys/utf/k%C3%A9", "value=e"); // "ké": C3 A9, after C3 alone, before FF
+  r = await t.req("GET", "/v2/keys/utf/k%FF");
+  assert.match(r.body, /"value":"x"/);
+  r = await t.req("GET", "/v2/keys/utf?sorted=true");
+  assert.is(
+    r.body,
+    '{"action":"get","node":{"key":"/utf","dir":true,"nodes":[' +
+      '{"key":"/utf/k\\ufffd","value":"truncated","modifiedIndex":5,"createdIndex":5},' +
+      '{"key":"/utf/k\u00e9","value":"e","modifiedIndex":6,"createdIndex":6},' +
+      '{"key":"/utf/k\\ufffd","value":"x","modifiedIndex":4,"createdIndex":4}' +
+      '],"modifiedIndex":4,"createdIndex":4}}\n',
+  );
+});
+
+s("serveKeys() writes a genuine U+FFFD raw and compares prevValue as bytes", async () => {
+  const t = setup();
+  let r = await t.req("PUT", "/v2/keys/r", "value=%EF%BF%BD");
+  assert.is(r.body, '{"action":"set","node":{"key":"/r","value":"\ufffd","modifiedIndex":4,"createdIndex":4}}\n');
+  // The invalid byte 0xFF also prints as U+FFFD, but it is not the value's bytes.
+  r = await t.req("PUT", "/v2/keys/r?prevValue=%FF", "value=y");
+  assert.is(r.status, 412);
+  assert.is(r.body, '{"errorCode":101,"message":"Compare failed","cause":"[\\ufffd != \ufffd]","index":4}\n');
+  r = await t.req("PUT", "/v2/keys/r?prevValue=%EF%BF%BD", "value=y");
+  assert.is(r.status, 200);
+});
+
 s("serveKeys() §1: the path is percent-decoded and a trailing slash names the same key", async () => {
   const t = setup();
   let r = await t.req("PUT", "/v2/keys/sp%20ace", "value=1");

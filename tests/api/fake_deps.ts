@@ -1,12 +1,14 @@
 // The in-memory twin of the daemon for api tests: propose() applies the command at once to a
 // KvState with kvProjection.apply (entry time from an injected fixed clock), bumps a raft index,
-// notifies subscribers and resolves with the result; linearizableRead() resolves; status and
+// notifies subscribers and resolves with the result (the command round-trips through the log's
+// entry codec first, as in the daemon); linearizableRead() resolves; status and
 // members are constants matching the etcd-v2.md captures (cluster 48276a8f75b6a87, member
 // 2e1259d415f2a040). Failures can be injected. Must not open sockets or read the real clock.
 
 import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../../api/deps.ts";
 import { NodeError, type NodeErrorCode } from "../../api/deps.ts";
 import { fixedClock } from "../../internal/clock.ts";
+import { decodeEnvelope, encodeEnvelope } from "../../log/codec.ts";
 import type { Command } from "../../projections/command.ts";
 import { kvBootstrapCommands, kvProjection, type KvResult, type KvState } from "../../projections/kv.ts";
 
@@ -71,7 +73,10 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
         return Promise.reject(new NodeError(code, code));
       }
       deps.proposed.push(command);
-      return Promise.resolve(deps.apply(command));
+      // The daemon applies what it decodes from the log entry, so the command goes through the
+      // real entry codec here too: a representation CBOR cannot carry fails in api tests.
+      const entry = encodeEnvelope({ timeMs: clock.nowMs(), proposer: MEMBER_ID, requestId: 1, command });
+      return Promise.resolve(deps.apply(decodeEnvelope<Command>(entry, deps.raftIndex + 1).command));
     },
     linearizableRead(): Promise<void> {
       if (deps.failReads !== undefined) return Promise.reject(new NodeError(deps.failReads, deps.failReads));

@@ -29,19 +29,48 @@ s("goJsonString() keeps valid surrogate pairs raw and turns a lone surrogate int
   assert.is(goJsonString("x\ud800y\udc00"), '"x\\ufffdy\\ufffd"');
 });
 
-s("goUtf8Decode() replaces each invalid byte with one U+FFFD, as Go does", () => {
+s("goUtf8Decode() escapes each invalid byte on its own, as Go walks a string; goJsonString() writes each as \\ufffd", () => {
   const b = new Uint8Array([0xff, 0xfe, 0x3c, 0x62, 0x3e, 0xe2, 0x80, 0xa8]);
   assert.is(goJsonString(goUtf8Decode(b)), '"\\ufffd\\ufffd\\u003cb\\u003e\\u2028"');
   // A truncated 3-byte sequence is two invalid bytes in Go (WHATWG would give one U+FFFD).
-  assert.is(goUtf8Decode(new Uint8Array([0xff, 0xfe, 0xe2, 0x80, 0x78])), "\ufffd\ufffd\ufffd\ufffdx");
-  assert.is(goUtf8Decode(new Uint8Array([0xed, 0xa0, 0x80])), "\ufffd\ufffd\ufffd"); // an encoded surrogate
+  const e = (x: number) => "\ufdd0" + String.fromCharCode(x);
+  assert.is(goUtf8Decode(new Uint8Array([0xff, 0xfe, 0xe2, 0x80, 0x78])), e(0xff) + e(0xfe) + e(0xe2) + e(0x80) + "x");
+  assert.is(goUtf8Decode(new Uint8Array([0xed, 0xa0, 0x80])), e(0xed) + e(0xa0) + e(0x80)); // an encoded surrogate
   assert.is(goUtf8Decode(new TextEncoder().encode("café €𝄞")), "café €𝄞");
   assert.is(goUtf8Decode(new Uint8Array([0x61, 0x62, 0x63]), 1, 3), "bc");
+});
+
+s("goUtf8Decode() keeps byte strings that differ only in invalid bytes distinct", () => {
+  const ff = goUtf8Decode(new Uint8Array([0x6b, 0xff]));
+  const c3 = goUtf8Decode(new Uint8Array([0x6b, 0xc3]));
+  assert.is.not(ff, c3);
+  assert.is(goJsonString(ff), '"k\\ufffd"');
+  assert.is(goJsonString(c3), '"k\\ufffd"');
+  // A genuine U+FFFD (EF BF BD) is text, not an invalid byte: distinct from both, written raw as Go does.
+  const real = goUtf8Decode(new Uint8Array([0x6b, 0xef, 0xbf, 0xbd]));
+  assert.is(real, "k\ufffd");
+  assert.is(goJsonString(real), '"k\ufffd"');
+});
+
+s("goUtf8Decode() doubles a literal U+FDD0 so it cannot pose as an escaped byte; goJsonString() writes it raw", () => {
+  const lit = goUtf8Decode(new TextEncoder().encode("a\ufdd0\u00ffb")); // U+FDD0 then U+00FF, both valid
+  const esc = goUtf8Decode(new Uint8Array([0x61, 0xff, 0x62])); // a raw 0xFF
+  assert.is.not(lit, esc);
+  assert.is(goJsonString(lit), '"a\ufdd0\u00ffb"');
+  assert.is(goJsonString(esc), '"a\\ufffdb"');
+  // Long and mixed inputs go through the byte-wise path.
+  const long = new Uint8Array([...new TextEncoder().encode("x".repeat(300) + "\ufdd0"), 0xc3]);
+  assert.is(goJsonString(goUtf8Decode(long)), '"' + "x".repeat(300) + '\ufdd0\\ufffd"');
 });
 
 s("utf8ByteLength() counts UTF-8 bytes", () => {
   assert.is(utf8ByteLength("abc"), 3);
   assert.is(utf8ByteLength("é€𝄞"), 2 + 3 + 4);
+});
+
+s("utf8ByteLength() counts the bytes an escaped string stands for", () => {
+  assert.is(utf8ByteLength(goUtf8Decode(new Uint8Array([0x61, 0xff, 0xc3]))), 3);
+  assert.is(utf8ByteLength(goUtf8Decode(new TextEncoder().encode("\ufdd0"))), 3);
 });
 
 s("rfc3339NanoFromMs() trims trailing fractional zeros", () => {
