@@ -5,6 +5,7 @@
 // ports: each suite owns its ports within 44000-44499.
 
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { Buffer } from "node:buffer";
 
@@ -272,4 +273,55 @@ export async function getKey(base: string, key: string, query = ""): Promise<{ s
     body = JSON.parse(text);
   } catch { /* keep text */ }
   return { status: r.status, body, text, etcdIndex: r.headers.get("x-etcd-index") };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** Every descendant of `pid` (children first), from /proc; empty where /proc is missing. */
+export function descendants(pid: number): number[] {
+  const byParent = new Map<number, number[]>();
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const stat = readFileSync(`/proc/${n}/stat`, "utf8");
+      // The command name may hold spaces and parens: the fields after the last ")" are fixed.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = byParent.get(ppid) ?? [];
+      list.push(Number(n));
+      byParent.set(ppid, list);
+    } catch { /* the process ended meanwhile */ }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of byParent.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/**
+ * SIGKILLs a started member and every process under it, then waits for it to exit. Needed because
+ * under Node `main.ts` runs behind tsx's CLI, which starts the real server as a child process: a
+ * SIGKILL of the tsx process alone (what Proc.kill does) leaves the server running.
+ */
+export async function killHard(p: { child: { pid?: number }; kill(signal?: NodeJS.Signals): Promise<void> }): Promise<void> {
+  const pid = p.child.pid;
+  if (pid !== undefined) {
+    for (const d of descendants(pid).reverse()) {
+      try {
+        process.kill(d, "SIGKILL");
+      } catch { /* already gone */ }
+    }
+  }
+  await p.kill("SIGKILL");
 }
