@@ -9,7 +9,8 @@ import type { KvCommand } from "../projections/command.ts";
 import { type KvEvent, type KvResult, kvGet } from "../projections/kv.ts";
 import { Ecode } from "../projections/kv_errors.ts";
 import type { WatchHub } from "./watch_hub.ts";
-import { isFormContentType, parseGoBool, parseGoForm, parseGoUint, queryBytes } from "./form.ts";
+import { parseGoBool, parseGoForm, parseGoUint, queryBytes } from "./form.ts";
+import { goParseMediaType } from "./mime.ts";
 import { eventJson, goDurationFromMs, goJsonString } from "./json.ts";
 import {
   apiErrors,
@@ -39,6 +40,7 @@ export interface EtcdV2Context {
 const KEYS_ALLOW = "HEAD,GET,PUT,POST,DELETE";
 const JSON_TYPE = "application/json";
 const TEXT_TYPE = "text/plain; charset=utf-8";
+const FORM_TYPE = "application/x-www-form-urlencoded";
 
 // ---------------------------------------------------------------------------------------------
 // /v2/keys
@@ -64,12 +66,17 @@ export async function serveKeys(
   }
   const deps = ctx.deps;
 
-  // 1. form parse (210): Go reads a body only for PUT/POST with a form content type.
+  // 1. form parse (210): Go reads a body only for PUT/POST with a form content type; a
+  // malformed Content-Type fails first (mime.ParseMediaType), before the query is looked at.
   let body: Uint8Array | null = null;
-  if ((isPut || isPost) && isFormContentType(req.headers.get("content-type"))) {
-    const read = await readBody(req, ctx.requestBodyBytesMax);
-    if (read === undefined) return keysError(ctx, origin, bodyTooLargeReply(), isHead);
-    body = read;
+  if (isPut || isPost) {
+    const mt = goParseMediaType(req.headers.get("content-type"));
+    if (!mt.ok) return keysError(ctx, origin, requestErrorReply(Ecode.InvalidForm, mt.error), false);
+    if (mt.mediaType === FORM_TYPE) {
+      const read = await readBody(req, ctx.requestBodyBytesMax);
+      if (read === undefined) return keysError(ctx, origin, bodyTooLargeReply(), isHead);
+      body = read;
+    }
   }
   const parsed = parseGoForm(queryBytes(rawQuery), body);
   if (!parsed.ok) return keysError(ctx, origin, requestErrorReply(Ecode.InvalidForm, parsed.cause), isHead);

@@ -1,5 +1,6 @@
 // Form parsing as Go's http.Request.ParseForm does it for etcd's v2 handlers: the query string
-// always, the body only for PUT/POST with Content-Type application/x-www-form-urlencoded, body
+// always, the body only for PUT/POST with Content-Type application/x-www-form-urlencoded (the
+// caller decides that with mime.ts), body
 // values before query values (so the body wins), only the first value of a repeated name kept,
 // and Go's error texts (`invalid URL escape "%zz"`, `invalid semicolon separator in query`).
 // Plus strconv.ParseBool and ParseUint(s, 10, 64). Works on bytes so invalid UTF-8 survives as
@@ -22,15 +23,6 @@ export function queryBytes(rawQuery: string): Uint8Array {
   if (rawQuery === "") return EMPTY;
   encoder ??= new TextEncoder();
   return encoder.encode(rawQuery);
-}
-
-/** Whether a Content-Type makes Go read the body as a form (media type compare, params ignored). */
-export function isFormContentType(contentType: string | null): boolean {
-  if (contentType === null) return false;
-  if (contentType === "application/x-www-form-urlencoded") return true;
-  const semi = contentType.indexOf(";");
-  const media = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  return media === "application/x-www-form-urlencoded";
 }
 
 /**

@@ -1,7 +1,7 @@
 // Unit tests for api/form.ts: Go ParseForm order and errors, ParseBool, ParseUint.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { isFormContentType, parseGoBool, parseGoForm, parseGoUint, queryBytes } from "../../api/form.ts";
+import { parseGoBool, parseGoForm, parseGoUint, queryBytes } from "../../api/form.ts";
 
 const s = suite("api/form");
 const enc = new TextEncoder();
@@ -44,14 +44,6 @@ s("parseGoForm() keeps each invalid UTF-8 byte as an escaped byte", () => {
   const r = form("value=%FF%FE%E2%80x");
   assert.ok(r.ok);
   if (r.ok) assert.is(r.form.get("value"), "\ufdd0\u00ff\ufdd0\u00fe\ufdd0\u00e2\ufdd0\u0080x");
-});
-
-s("isFormContentType() compares the media type only", () => {
-  assert.ok(isFormContentType("application/x-www-form-urlencoded"));
-  assert.ok(isFormContentType("Application/X-WWW-Form-Urlencoded; charset=UTF-8"));
-  assert.not.ok(isFormContentType("application/json"));
-  assert.not.ok(isFormContentType("text/plain"));
-  assert.not.ok(isFormContentType(null));
 });
 
 s("parseGoBool() accepts exactly strconv.ParseBool's spellings", () => {
