@@ -100,6 +100,9 @@ export const apiErrors = Object.freeze({
   memberPathNotFound: () => messageReply(404, "Not found"),
   noSuchMember: (id: string) => messageReply(404, `No such member: ${id}`),
   badMembersContentType: (ct: string) => messageReply(415, `Bad Content-Type ${ct}, accept application/json`),
+  /** A member-create body etcd cannot read: Go's JSON or URL error text (member_request.ts). */
+  badMemberRequest: (message: string) => messageReply(400, message),
+  peerUrlExists: () => messageReply(409, "membership: peerURL exists"),
   /** Membership changes go through a later issue; until then a 5xx, so clients do not retry it as success. */
   membershipUnsupported: () => messageReply(500, "membership changes are not supported by this member yet"),
 });

@@ -11,6 +11,7 @@ import { Ecode } from "../projections/kv_errors.ts";
 import type { WatchHub } from "./watch_hub.ts";
 import { parseGoBool, parseGoForm, parseGoUint, queryBytes } from "./form.ts";
 import { goParseMediaType } from "./mime.ts";
+import { parseMemberCreateRequest } from "./member_request.ts";
 import { eventJson, goDurationFromMs, goJsonString } from "./json.ts";
 import {
   apiErrors,
@@ -483,6 +484,14 @@ export async function serveMembers(ctx: EtcdV2Context, req: Request, origin: str
     const semi = ct.indexOf(";");
     if (semi >= 0) ct = ct.slice(0, semi).trim().toLowerCase();
     if (ct !== "application/json") return errorResponse(origin, apiErrors.badMembersContentType(ct), false, cid);
+    // Validate as etcd does before its AddMember: JSON and URLs (400), a peer URL in use (409).
+    const body = await readBody(req, ctx.requestBodyBytesMax);
+    if (body === undefined) return errorResponse(origin, apiErrors.badMemberRequest("http: request body too large"), false, cid);
+    const parsed = parseMemberCreateRequest(body);
+    if (!parsed.ok) return errorResponse(origin, apiErrors.badMemberRequest(parsed.message), false, cid);
+    const inUse = new Set<string>();
+    for (const m of deps.members()) for (const u of m.peerURLs) inUse.add(u);
+    if (parsed.peerURLs.some((u) => inUse.has(u))) return errorResponse(origin, apiErrors.peerUrlExists(), false, cid);
     return errorResponse(origin, apiErrors.membershipUnsupported(), false, cid);
   }
   // PUT and DELETE name a member.
