@@ -36,7 +36,12 @@ export interface ApiOptions {
 }
 
 export interface Api {
-  fetch(req: Request): Response | Promise<Response>;
+  /**
+   * Serves one request. `rawTarget` is the request target as received (origin-form path and
+   * query, e.g. node:http's IncomingMessage.url), when the runtime has it: it is preferred to
+   * req.url, whose WHATWG parse resolves "." and ".." segments that Go would redirect.
+   */
+  fetch(req: Request, rawTarget?: string): Response | Promise<Response>;
   /** The watch hub (the daemon does not need it; tests and /v2/stats/store read its count). */
   readonly hub: WatchHub;
   readonly stats: StoreStatsCounter;
@@ -46,6 +51,28 @@ export interface Api {
 interface Env {
   origin: string | null;
   path: string;
+}
+
+const CONNECTION_CLOSE: Readonly<Record<string, string>> = { connection: "close" };
+const NON_ASCII = /[^\x00-\x7f]/;
+const HEX = "0123456789ABCDEF";
+
+/**
+ * A raw request target with its non-ASCII characters percent-encoded as the bytes they stand
+ * for (a raw target carries bytes as latin1 characters, one per byte; node:http's strict parser
+ * refuses them today). Go's Path and query hold those bytes, which is what %XX decodes to.
+ */
+function percentEncodeBytes(target: string): string {
+  let out = "";
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c < 0x80) out += target[i];
+    else {
+      const b = c & 0xff;
+      out += "%" + HEX[b >> 4] + HEX[b & 15];
+    }
+  }
+  return out;
 }
 
 export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
@@ -84,29 +111,46 @@ export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
     throw err;
   });
 
-  function fetch(req: Request): Response | Promise<Response> {
-    const url = req.url;
-    // "scheme://host/path?query#fragment": the path starts at the first "/" after "//".
-    let p = url.indexOf("/", url.indexOf("//") + 2);
-    if (p < 0) p = url.length;
-    let q = url.indexOf("?", p);
-    let hash = url.indexOf("#", p);
-    if (hash < 0) hash = url.length;
-    if (q < 0 || q > hash) q = hash;
-    let rawPath = p < q ? url.slice(p, q) : "/";
-    const rawQuery = q < hash && url.charCodeAt(q) === 0x3f ? url.slice(q + 1, hash) : "";
+  function fetch(req: Request, rawTarget?: string): Response | Promise<Response> {
+    let rawPath: string;
+    let rawQuery: string;
+    if (rawTarget !== undefined && rawTarget.charCodeAt(0) === 0x2f) {
+      // Go's ParseRequestURI: no fragment in a request target; "?" starts the query.
+      if (NON_ASCII.test(rawTarget)) rawTarget = percentEncodeBytes(rawTarget);
+      const q = rawTarget.indexOf("?");
+      rawPath = q < 0 ? rawTarget : rawTarget.slice(0, q);
+      rawQuery = q < 0 ? "" : rawTarget.slice(q + 1);
+    } else {
+      const url = req.url;
+      // "scheme://host/path?query#fragment": the path starts at the first "/" after "//".
+      let p = url.indexOf("/", url.indexOf("//") + 2);
+      if (p < 0) p = url.length;
+      let q = url.indexOf("?", p);
+      let hash = url.indexOf("#", p);
+      if (hash < 0) hash = url.length;
+      if (q < 0 || q > hash) q = hash;
+      rawPath = p < q ? url.slice(p, q) : "/";
+      rawQuery = q < hash && url.charCodeAt(q) === 0x3f ? url.slice(q + 1, hash) : "";
+    }
 
     let path = rawPath;
     let decoded = false;
     if (mayNeedCleaning(rawPath)) {
       const d = decodePath(rawPath);
-      if (d === undefined) return errorResponse(null, badRequestPathReply(), false); // Go's server, before any handler
+      // Go's server answers before any handler, and closes the connection (no CORS, no Date:
+      // the runtime writes a response with Connection: close that way where it can).
+      if (d === undefined) return errorResponse(null, badRequestPathReply(), false, CONNECTION_CLOSE);
       path = d;
       decoded = d !== rawPath;
     }
     const origin = corsOriginFor(cors, req);
     const method = req.method;
-    if (method === "OPTIONS") return new Response(null, { status: 200, headers: baseHeaders(origin) });
+    if (method === "OPTIONS") {
+      // Go sends an empty reply with Content-Length: 0 (a runtime left alone may chunk it).
+      const h = baseHeaders(origin);
+      h["content-length"] = "0";
+      return new Response(null, { status: 200, headers: h });
+    }
     if (decoded || rawPath.indexOf("//") >= 0 || rawPath.indexOf("/.") >= 0) {
       const clean = cleanPath(path);
       if (clean !== path) {
@@ -114,6 +158,8 @@ export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
         const h = baseHeaders(origin);
         h["location"] = location;
         if (method === "GET" || method === "HEAD") h["content-type"] = "text/html; charset=utf-8";
+        // Go's reply to HEAD has no Content-Length (nothing written); other methods get 0.
+        else h["content-length"] = "0";
         return new Response(method === "GET" ? redirectBody(location) : null, { status: 301, headers: h });
       }
     }
@@ -125,8 +171,9 @@ export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
     // path so "%2F" and friends route as Go's ServeMux would.
     let routed = req;
     if (decoded) {
-      rawPath = escapePath(path);
-      routed = new Request(url.slice(0, p) + rawPath + (rawQuery === "" ? "" : "?" + rawQuery), req);
+      const url = req.url;
+      const p = url.indexOf("/", url.indexOf("//") + 2);
+      routed = new Request(url.slice(0, p < 0 ? url.length : p) + escapePath(path) + (rawQuery === "" ? "" : "?" + rawQuery), req);
     }
     return app.fetch(routed, { origin, path });
   }

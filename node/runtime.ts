@@ -14,7 +14,15 @@ export interface HttpServer {
 export interface ServeOptions {
   readonly hostname: string;
   readonly port: number;
-  readonly fetch: (req: Request) => Response | Promise<Response>;
+  /**
+   * The handler. `rawTarget` is the request target exactly as received, when the runtime has it
+   * (Node: IncomingMessage.url; Deno.serve's req.url already keeps "." and ".." segments).
+   * Transport rules both runtimes apply to its responses, so they frame replies as Go does:
+   * - a response with `Connection: close` is a server-level error: written without Date and
+   *   without Content-Length (the body ends when the connection closes), where the runtime can;
+   * - a HEAD response without a body and without Content-Length is sent without Content-Length.
+   */
+  readonly fetch: (req: Request, rawTarget?: string) => Response | Promise<Response>;
 }
 
 export interface Runtime {

@@ -41,10 +41,29 @@ function kyselyDialect(db: SqliteDb): SqliteDialect {
   });
 }
 
+/**
+ * Deno.serve adds Content-Length: 0 to a response without a body; Go sends none on a HEAD reply
+ * whose handler wrote nothing (e.g. a 301). An empty stream body makes Deno send no framing
+ * header at all, which for HEAD is exactly that.
+ */
+function headWithoutLength(res: Response): Response {
+  if (res.body !== null || res.headers.has("content-length")) return res;
+  const empty = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  return new Response(empty, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
 async function serve(opts: ServeOptions): Promise<HttpServer> {
   let listening!: (a: { hostname: string; port: number }) => void;
   const ready = new Promise<{ hostname: string; port: number }>((r) => (listening = r));
-  const server = Deno.serve({ hostname: opts.hostname, port: opts.port, onListen: (a) => listening(a) }, opts.fetch);
+  const fetch = opts.fetch;
+  // Deno.serve's req.url keeps the raw "." and ".." segments, so no raw target is needed. It
+  // always writes Date and frames every non-HEAD body, so a Connection: close reply keeps both.
+  const handler = (req: Request): Response | Promise<Response> => {
+    if (req.method !== "HEAD") return fetch(req);
+    const res = fetch(req);
+    return res instanceof Promise ? res.then(headWithoutLength) : headWithoutLength(res);
+  };
+  const server = Deno.serve({ hostname: opts.hostname, port: opts.port, onListen: (a) => listening(a) }, handler);
   const addr = await ready;
   return {
     port: addr.port,

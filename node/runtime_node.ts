@@ -3,7 +3,9 @@
 
 import { createRequire } from "node:module";
 import { SqliteDialect } from "kysely";
-import { serve as honoServe } from "@hono/node-server";
+import type { ServerResponse } from "node:http";
+import { type Http2Bindings, type HttpBindings, serve as honoServe } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { SqliteDb } from "./sqlite.ts";
 import type { HttpServer, Runtime, ServeOptions } from "./runtime.ts";
 
@@ -19,9 +21,36 @@ function kyselyDialect(db: SqliteDb): SqliteDialect {
   return new SqliteDialect({ database: { prepare: (sql: string) => (db as never as { prepare(s: string): never }).prepare(sql), close: () => {} } as never });
 }
 
+/**
+ * Go's server writes its own errors (a bad request target) with Connection: close, no Date and
+ * no Content-Length. @hono/node-server would add a Content-Length, so such a response is written
+ * here and node-server is told it was sent.
+ */
+async function writeCloseDelimited(res: Response, outgoing: ServerResponse): Promise<Response> {
+  const body = new Uint8Array(await res.arrayBuffer());
+  outgoing.sendDate = false;
+  outgoing.statusCode = res.status;
+  res.headers.forEach((v, k) => outgoing.setHeader(k, v));
+  // With both framing headers removed, node ends the body by closing the connection.
+  outgoing.removeHeader("content-length");
+  outgoing.removeHeader("transfer-encoding");
+  outgoing.end(body);
+  return RESPONSE_ALREADY_SENT;
+}
+
 function serve(opts: ServeOptions): Promise<HttpServer> {
+  const handler = opts.fetch;
+  // The raw target keeps "." and ".." segments, which node-server's WHATWG URL resolves away.
+  const fetch = (req: Request, env: HttpBindings | Http2Bindings): Response | Promise<Response> => {
+    const res = handler(req, env.incoming.url);
+    // Only synchronous replies can be the server-level error (app.ts answers it before routing).
+    if (!(res instanceof Promise) && res.status === 400 && res.headers.get("connection") === "close") {
+      return writeCloseDelimited(res, env.outgoing as ServerResponse);
+    }
+    return res;
+  };
   return new Promise((resolve) => {
-    const server = honoServe({ fetch: opts.fetch, hostname: opts.hostname, port: opts.port }, (info) => {
+    const server = honoServe({ fetch, hostname: opts.hostname, port: opts.port }, (info) => {
       resolve({
         port: info.port,
         hostname: opts.hostname,
