@@ -167,35 +167,26 @@ async function main(): Promise<number> {
     for (const side of sides) if (got[side].length) put(id, side, medianRound(got[side]));
   }
 
-  // Figures over the loaded data dirs: load once per side, then memory, restart, replay.
-  const big = chosen.has("replay") || chosen.has("restart") || chosen.has("memory");
-  for (const side of big ? sides : []) {
-    if (chosen.has("replay") && !chosen.has("restart") && !chosen.has("memory") && side !== "coreplane") continue;
-    let data;
-    try {
-      data = await ensureLoaded(ctx, side);
-      put("load", side, {
-        value: data.load.keysPerS,
-        detail: { ...data.load, loadedAt: data.loadedAt, reused: data.reused },
-      });
-    } catch (e) {
-      for (const id of ["replay", "restart", "memory"] as FigureId[]) if (chosen.has(id)) fail(id, side, e);
-      continue;
-    }
-    if (chosen.has("memory")) {
-      const m = data.memoryAfterLoad;
-      put("memory", side, {
-        value: m.rssKb / 1024,
-        detail: { rssKb: m.rssKb, hwmKb: m.hwmKb, settleS: m.settleS, keys: data.keys, measuredAt: data.loadedAt },
-      });
-    }
-    if (chosen.has("restart") || chosen.has("memory")) {
+  // Figures over the loaded data dirs. restart and memory: load the default data dir once per
+  // side, read memory, restart. replay (coreplane only): its own full-log data dir (figures/big.ts).
+  const restartOrMemory = chosen.has("restart") || chosen.has("memory");
+  for (const side of sides) {
+    if (restartOrMemory) {
       try {
+        const data = await ensureLoaded(ctx, side);
+        put("load", side, { value: data.load.keysPerS, detail: { ...data.load, loadedAt: data.loadedAt, reused: data.reused } });
+        if (chosen.has("memory")) {
+          const m = data.memoryAfterLoad;
+          put("memory", side, {
+            value: m.rssKb / 1024,
+            detail: { rssKb: m.rssKb, hwmKb: m.hwmKb, settleS: m.settleS, keys: data.keys, measuredAt: data.loadedAt },
+          });
+        }
         const r = await measureRestart(ctx, side, data);
         if (chosen.has("restart")) put("restart", side, r.restart);
         put("memory-restarted", side, r.memoryRestarted);
       } catch (e) {
-        fail(chosen.has("restart") ? "restart" : "memory-restarted", side, e);
+        for (const id of ["restart", "memory"] as FigureId[]) if (chosen.has(id)) fail(id, side, e);
       }
     }
     if (chosen.has("replay") && side === "coreplane") {
@@ -203,7 +194,7 @@ async function main(): Promise<number> {
         errors.set("replay", ["coreplane side runs etcd (harness test): no replay tool"]);
       } else {
         try {
-          put("replay", side, await measureReplay(ctx, data));
+          put("replay", side, await measureReplay(ctx, await ensureLoaded(ctx, side, "full-log")));
         } catch (e) {
           fail("replay", side, e);
         }
@@ -242,7 +233,7 @@ async function main(): Promise<number> {
   console.log(`coreplane vs etcd — ${result.date}${ctx.quick ? " — QUICK RUN (not comparable to full runs)" : ""}`);
   console.log(machineLine(machine));
   if (cpImpl !== "coreplane") console.log(`HARNESS TEST: the coreplane column is ${cpImpl}`);
-  if (big) console.log(`replay/restart/memory with ${params.bigKeys.toLocaleString("en-US")} keys`);
+  if (restartOrMemory || chosen.has("replay")) console.log(`replay/restart/memory with ${params.bigKeys.toLocaleString("en-US")} keys`);
   console.log("");
   console.log(formatTable(rows));
   console.log("");

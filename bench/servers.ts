@@ -22,6 +22,8 @@ export interface ServerOptions {
   logFile: string;
   clientPort: number;
   peerPort: number;
+  /** More flags for the server (the replay data dir sets coreplane's --snapshot-count). */
+  extraArgs?: string[];
 }
 
 /** Ports per side, fixed so that a restart reuses them; all inside 42000-42999. */
@@ -31,6 +33,7 @@ export function portsFor(side: Side): { clientPort: number; peerPort: number } {
 
 /** The command line that starts a single member (pure; tested). */
 export function serverCommand(o: Omit<ServerOptions, "logFile" | "side">): { cmd: string; args: string[] } {
+  const extra = o.extraArgs ?? [];
   const client = `http://127.0.0.1:${o.clientPort}`;
   const peer = `http://127.0.0.1:${o.peerPort}`;
   const common = [
@@ -49,8 +52,8 @@ export function serverCommand(o: Omit<ServerOptions, "logFile" | "side">): { cmd
     "--initial-cluster",
     `n1=${peer}`,
   ];
-  if (o.impl === "etcd") return { cmd: "etcd", args: [...common, "--enable-v2"] };
-  return { cmd: join(repoRoot, "node_modules", ".bin", "deno"), args: ["run", "-A", "main.ts", "serve", ...common] };
+  if (o.impl === "etcd") return { cmd: "etcd", args: [...common, "--enable-v2", ...extra] };
+  return { cmd: join(repoRoot, "node_modules", ".bin", "deno"), args: ["run", "-A", "main.ts", "serve", ...common, ...extra] };
 }
 
 export interface Server {

@@ -1,6 +1,11 @@
-// The loaded data dirs behind figures 5-7: one per side with `bigKeys` keys (1,000,000 in a full
-// run), loaded once per run with figures/load.ts, or taken from an earlier run with --reuse-data.
-// While the loading server is still up it waits `settleS` and reads its RSS (the memory figure).
+// The loaded data dirs behind figures 5-7, each with `bigKeys` keys (1,000,000 in a full run),
+// loaded once per run with figures/load.ts, or taken from an earlier run with --reuse-data:
+// - "default": one per side, servers on default settings; restart and memory use it. While the
+//   loading server is still up it waits `settleS` and reads its RSS (the memory figure).
+// - "full-log": coreplane only, for replay. On defaults coreplane snapshots every 10,000 entries
+//   and compacts the log behind the snapshot, and `log replay` starts from the newest snapshot, so
+//   it would replay under 10,000 entries; with --snapshot-count above the key count the log keeps
+//   every entry and replay starts from empty.
 // Must not load a data dir twice in one run.
 
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,6 +16,7 @@ import { type LoadResult, loadKeys } from "./load.ts";
 
 export interface BigData {
   side: Side;
+  variant: Variant;
   impl: Impl;
   dataDir: string;
   keys: number;
@@ -22,34 +28,50 @@ export interface BigData {
   reused: boolean;
 }
 
-const loaded = new Map<Side, BigData>();
+export type Variant = "default" | "full-log";
 
-export async function ensureLoaded(ctx: Ctx, side: Side): Promise<BigData> {
-  const have = loaded.get(side);
+const loaded = new Map<string, BigData>();
+
+export async function ensureLoaded(ctx: Ctx, side: Side, variant: Variant = "default"): Promise<BigData> {
+  const id = `${side}/${variant}`;
+  const have = loaded.get(id);
   if (have) return have;
   const impl = ctx.impl[side];
   const keys = ctx.params.bigKeys;
-  const dir = join(ctx.bigDir, `${side}-${impl}-${keys}`);
+  const extraArgs = variant === "full-log" ? ["--snapshot-count", String(2 * keys + 1000)] : [];
+  const dir = join(ctx.bigDir, `${side}-${impl}-${keys}${variant === "full-log" ? "-full-log" : ""}`);
   const dataDir = join(dir, "data");
   const marker = join(dir, "loaded.json");
   const name = sideName(ctx, side);
   if (ctx.reuseData && existsSync(marker) && existsSync(dataDir)) {
     const b = { ...JSON.parse(readFileSync(marker, "utf8")), reused: true } as BigData;
     ctx.progress.say("load", name, `reusing ${keys.toLocaleString("en-US")} keys loaded ${b.loadedAt} in ${dataDir}`);
-    loaded.set(side, b);
+    loaded.set(id, b);
     return b;
   }
   rmSync(dir, { recursive: true, force: true });
-  ctx.progress.say("load", name, "starting server on an empty data dir");
-  const server = await startServer({ side, impl, dataDir, logFile: logFile(ctx, side, "load"), ...portsFor(side) });
+  const step = variant === "default" ? "load" : "load full-log";
+  ctx.progress.say(step, name, `starting server on an empty data dir ${extraArgs.join(" ")}`);
+  const server = await startServer({
+    side,
+    impl,
+    dataDir,
+    logFile: logFile(ctx, side, variant === "default" ? "load" : "load-full-log"),
+    extraArgs,
+    ...portsFor(side),
+  });
   try {
-    const load = await loadKeys(ctx, server, "load", keys, 64);
-    ctx.progress.say("memory", name, `settling ${ctx.params.settleS}s before reading RSS`);
-    await new Promise((r) => setTimeout(r, ctx.params.settleS * 1000));
-    const mem = readMemory(server.pid);
-    ctx.progress.say("memory", name, `RSS ${(mem.rssKb / 1024).toFixed(1)} MiB (peak ${(mem.hwmKb / 1024).toFixed(1)} MiB)`);
+    const load = await loadKeys(ctx, server, step, keys, 64);
+    let mem: Memory = { rssKb: NaN, hwmKb: NaN, pids: [] };
+    if (variant === "default") {
+      ctx.progress.say("memory", name, `settling ${ctx.params.settleS}s before reading RSS`);
+      await new Promise((r) => setTimeout(r, ctx.params.settleS * 1000));
+      mem = readMemory(server.pid);
+      ctx.progress.say("memory", name, `RSS ${(mem.rssKb / 1024).toFixed(1)} MiB (peak ${(mem.hwmKb / 1024).toFixed(1)} MiB)`);
+    }
     const b: BigData = {
       side,
+      variant,
       impl,
       dataDir,
       keys,
@@ -60,7 +82,7 @@ export async function ensureLoaded(ctx: Ctx, side: Side): Promise<BigData> {
     };
     await server.stop();
     writeFileSync(marker, JSON.stringify(b, null, 2));
-    loaded.set(side, b);
+    loaded.set(id, b);
     return b;
   } finally {
     await server.stop();

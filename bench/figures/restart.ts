@@ -3,6 +3,7 @@
 // (median); after the last start, wait `settleS` and read its RSS. Must not write to the data.
 
 import { type Ctx, logFile, sideName } from "../context.ts";
+import { cpuSnapshot, otherCores } from "../cpu.ts";
 import { median, type Measurement } from "../report.ts";
 import { portsFor, readMemory, type Side, startServer } from "../servers.ts";
 import type { BigData } from "./big.ts";
@@ -15,6 +16,7 @@ export async function measureRestart(
   const name = sideName(ctx, side);
   const key = `/v2/keys/bench/k${big.keys - 1}`;
   const times: number[] = [];
+  const cpuBefore = cpuSnapshot();
   let memoryRestarted: Measurement | undefined;
   for (let i = 1; i <= ctx.params.restartReps; i++) {
     const started = startServer(
@@ -40,7 +42,7 @@ export async function measureRestart(
     }
   }
   return {
-    restart: { value: median(times), detail: { runsMs: times, keys: big.keys, key } },
+    restart: { value: median(times), detail: { runsMs: times, keys: big.keys, key, otherCores: otherCores(cpuBefore, cpuSnapshot()) } },
     memoryRestarted: memoryRestarted!,
   };
 }
