@@ -3,7 +3,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { framingLine, newState, normaliseBody, normaliseHead, rel } from "./normalise.ts";
+import { framingLine, maskTransport, newState, normaliseBody, normaliseHead, rel } from "./normalise.ts";
 
 const s = suite("etcd_v2/normalise");
 const T = { sentAtMs: Date.UTC(2026, 10, 23, 16, 5, 27), recvAtMs: Date.UTC(2026, 10, 23, 16, 5, 27, 5) };
@@ -58,6 +58,11 @@ s("framingLine() accepts either framing only for bodies of 2 KB or more", () => 
   const h = { status: 200, reason: "OK", framing: "chunked" as const, headers: [] };
   assert.is(framingLine(h, 100), "framing: chunked");
   assert.is(framingLine(h, 4096), "framing: length or chunked (body >= 2 KB)");
+});
+
+s("maskTransport() masks only the framing and drops Date", () => {
+  const lines = ["status: 400 Bad Request", "framing: length", "content-type: text/plain; charset=utf-8", "date: <present>"];
+  assert.equal(maskTransport(lines), ["status: 400 Bad Request", "framing: <masked>", "content-type: text/plain; charset=utf-8"]);
 });
 
 s.run();

@@ -9,8 +9,12 @@
 
 import type { RawHead } from "./raw_http.ts";
 
-/** Extra masks a request can ask for. */
-export type Mask = "counters";
+/**
+ * Extra masks a request can ask for. "transport": the framing line and Date are shown masked
+ * (Connection is never compared), for the one reply whose framing a runtime's HTTP server
+ * decides and cannot be told otherwise (see its case in cases.ts).
+ */
+export type Mask = "counters" | "transport";
 
 /** Per-server, per-case state: the tokens given out so far must persist across steps. */
 export interface NormaliseState {
@@ -279,6 +283,11 @@ export function normaliseHead(st: NormaliseState, h: RawHead): string[] {
 export function framingLine(h: RawHead, bodyBytes: number): string {
   if (bodyBytes >= 2048 && (h.framing === "length" || h.framing === "chunked")) return "framing: length or chunked (body >= 2 KB)";
   return `framing: ${h.framing}`;
+}
+
+/** The "transport" mask over normalised head lines: framing masked, Date dropped, the rest kept. */
+export function maskTransport(lines: readonly string[]): string[] {
+  return lines.filter((l) => !l.startsWith("date: ")).map((l) => (l.startsWith("framing: ") ? "framing: <masked>" : l));
 }
 
 /** A body (or one watch event line) as one display/compare line. */

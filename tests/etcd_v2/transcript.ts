@@ -4,7 +4,7 @@
 // Must not compare transcripts (differential.test.ts does) and must not hold case logic.
 
 import { type Address, Exchange, type RawRequest, type RawResponse, rawRequest } from "./raw_http.ts";
-import { bodyText, framingLine, type Mask, newState, normaliseBody, normaliseHead, type NormaliseState, relRequestTarget, replaceUrls, visible } from "./normalise.ts";
+import { bodyText, framingLine, type Mask, maskTransport, newState, normaliseBody, normaliseHead, type NormaliseState, relRequestTarget, replaceUrls, visible } from "./normalise.ts";
 import type { CaseCtx, Req, Resp, WatchHandle } from "./cases.ts";
 
 export interface Target {
@@ -138,7 +138,8 @@ export class Transcript implements CaseCtx {
       this.steps.push({ request, sent: describe(r, raw, undefined), lines: [`request failed: ${(e as Error).message}`] });
       throw e;
     }
-    const lines = normaliseHead(st, res).map((l) => (l.startsWith("framing: ") ? framingLine(res, res.body.length) : l));
+    let lines = normaliseHead(st, res).map((l) => (l.startsWith("framing: ") ? framingLine(res, res.body.length) : l));
+    if (r.masks?.includes("transport")) lines = maskTransport(lines);
     lines.push(`body: ${normaliseBody(st, res.body, res, r.masks)}`);
     this.steps.push({ request, sent: describe(r, raw, undefined), lines });
     return new RespImpl(res);
