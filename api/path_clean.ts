@@ -1,8 +1,8 @@
 // Request-path handling as Go's net/http does it in front of etcd's handlers: percent-decoding
 // (a bad escape is the server's bare 400), ServeMux's cleanPath with its 301 to the canonical
 // path, and url.URL's path re-escaping for the Location header.
-// Note: the fetch Request's URL parser has already resolved literal "." and ".." segments, so
-// only "//" and escaped forms (%2F, %2E) are still visible here (see DESIGN.md).
+// Literal "." and ".." segments are visible only in a raw request target (Deno's req.url, or
+// the raw target node's runtime passes); a URL parsed by `new Request` has resolved them.
 // Must not route or build responses.
 
 import { queryBytes, unescapeBytes } from "./form.ts";
