@@ -16,7 +16,7 @@ export interface ServeOptions {
   readonly port: number;
   /**
    * The handler. `rawTarget` is the request target exactly as received, when the runtime has it
-   * (Node: IncomingMessage.url; Deno.serve's req.url already keeps "." and ".." segments).
+   * (Node: IncomingMessage.url; on Deno req.url already keeps "." and ".." segments).
    * Transport rules both runtimes apply to its responses, so they frame replies as Go does:
    * - a response with `Connection: close` is a server-level error: written without Date and
    *   without Content-Length (the body ends when the connection closes), where the runtime can;
