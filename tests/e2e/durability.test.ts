@@ -3,7 +3,8 @@
 // and every write that got 200/201 must be there with its value and modifiedIndex. Rounds accumulate
 // (each round also re-checks the writes of earlier rounds), and after each restart a new write must
 // succeed with an index above every index acknowledged before. DURABILITY_ROUNDS raises the rounds
-// (default 5); SEED=n replays the kill times.
+// (default 5); SEED=n replays the kill times. --snapshot-count is low so snapshots and compaction
+// run (and get killed) during the rounds too.
 // Must not assert anything about writes that were in flight at the kill (either outcome is allowed),
 // and no timing. Ports: 44020/44021.
 
@@ -16,6 +17,8 @@ import { getKey, killHard, pool, putKey, seedFromEnv, sleep } from "./_util.ts";
 
 const PORTS = { clientPort: 44020, peerPort: 44021 };
 const CLIENTS = 16;
+/** Low, so that snapshots and log compaction also happen (and get interrupted) during the rounds. */
+const SNAPSHOT_COUNT = 1000;
 
 interface Ack {
   readonly key: string;
@@ -103,7 +106,7 @@ s("an acknowledged PUT survives SIGKILL of the member while 16 clients write, ro
   let p: Proc | undefined;
   let highest = 0;
   try {
-    p = await startCoreplane({ ...PORTS, dataDir });
+    p = await startCoreplane({ ...PORTS, dataDir, extraArgs: ["--snapshot-count", String(SNAPSHOT_COUNT)] });
     for (let round = 1; round <= rounds; round++) {
       const killAfterMs = 300 + prng.int(1201);
       const problems: string[] = [];
@@ -122,7 +125,7 @@ s("an acknowledged PUT survives SIGKILL of the member while 16 clients write, ro
       console.log(`  round ${round}: killed after ${killAfterMs} ms; ${sent} PUTs answered, ${roundAcks.length} acknowledged; ${acks.length} acknowledged so far`);
       assert.ok(roundAcks.length > 0, `round ${round}: no write was acknowledged in ${killAfterMs} ms:\n${victim.output().slice(-3000)}`);
 
-      p = await startCoreplane({ ...PORTS, dataDir });
+      p = await startCoreplane({ ...PORTS, dataDir, extraArgs: ["--snapshot-count", String(SNAPSHOT_COUNT)] });
       try {
         await checkAcks(p.url, acks, `after kill -9 in round ${round} and a restart`);
         // The member takes new writes, and the index goes on from where the acknowledged ones ended.
