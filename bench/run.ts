@@ -138,6 +138,7 @@ async function main(): Promise<number> {
   const put = (id: string, side: Side, m: Measurement) => measured.set(id, { ...measured.get(id), [side]: m });
   const fail = (id: string, side: Side, e: unknown) => {
     // deno colours its errors; the table and JSON want plain text.
+    // deno-lint-ignore no-control-regex
     const text = String((e as Error).message ?? e).replace(/\x1b\[[0-9;]*m/g, "");
     const msg = `${sideName(ctx, side)}: ${text}`;
     progress.say(id, sideName(ctx, side), `ERROR ${msg.split("\n")[0]}`);
