@@ -12,6 +12,7 @@ import { createPrng } from "../internal/prng.ts";
 import { checkEnvelope, CorruptEntryError, decodeEnvelope, encodeEnvelope } from "../log/codec.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
 import { RawNode } from "../log/raw_node.ts";
+import type { RaftConfig } from "../log/raft.ts";
 import { type ConfState, type HardState, EntryType, type Entry, type Ready, StateType } from "../log/types.ts";
 import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../api/deps.ts";
 import { NodeError } from "../api/deps.ts";
@@ -61,7 +62,8 @@ export class Node implements ApiDeps {
   readonly #cfg: Config;
   readonly #log: Logger;
   readonly #storage: SqliteStorage;
-  readonly #raw: RawNode;
+  #raw: RawNode;
+  readonly #rawConfig: RaftConfig;
   readonly #id: Identity;
   readonly #onFatal: (err: Error) => void;
   #states: States;
@@ -80,7 +82,8 @@ export class Node implements ApiDeps {
   readonly #readIndexWaits: { index: Index; waiters: ReadWaiter[] }[] = [];
   #scheduled = false;
   #processing = false;
-  #stuck: Ready | undefined;
+  /** Set while the disk is full: writes are refused at once, and the core restarts from disk on each retry. */
+  #diskFull = false;
   #diskFullMessage = "";
   #timers: ReturnType<typeof setInterval>[] = [];
   #stopped = false;
@@ -92,7 +95,17 @@ export class Node implements ApiDeps {
   /** The index of the empty entry this member appended when it became leader. */
   #leaderFirstIndex = 0;
 
-  private constructor(opts: NodeOptions, storage: SqliteStorage, raw: RawNode, id: Identity, states: States, applied: Index, conf: ConfState) {
+  private constructor(
+    opts: NodeOptions,
+    storage: SqliteStorage,
+    rawConfig: RaftConfig,
+    raw: RawNode,
+    id: Identity,
+    states: States,
+    applied: Index,
+    conf: ConfState,
+  ) {
+    this.#rawConfig = rawConfig;
     this.#cfg = opts.config;
     this.#log = opts.logger;
     this.clock = opts.clock;
@@ -168,7 +181,7 @@ export class Node implements ApiDeps {
     }
     const seed = Number.parseInt(id.memberId.slice(-8), 16) ^ Date.now();
     const electionTick = Math.max(2, Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs));
-    const raw = new RawNode({
+    const rawConfig: RaftConfig = {
       id: id.memberId,
       electionTick,
       heartbeatTick: 1,
@@ -181,9 +194,10 @@ export class Node implements ApiDeps {
       checkQuorum: true,
       preVote: true,
       prng: createPrng(seed),
-    });
+    };
+    const raw = new RawNode(rawConfig);
     if (fresh) raw.bootstrap(id.members.map((m) => m.id));
-    const node = new Node(opts, storage, raw, id, states, snap.index, storage.initialState().confState);
+    const node = new Node(opts, storage, rawConfig, raw, id, states, snap.index, storage.initialState().confState);
     node.#needPublish = fresh;
     node.#logBytes = storage.bytesOnDisk();
     const commitAtStart = storage.hardState().commit;
@@ -228,7 +242,7 @@ export class Node implements ApiDeps {
 
   propose(command: Command): Promise<unknown> {
     if (this.#stopped) return Promise.reject(new NodeError("node/stopped", "etcdserver: server stopped"));
-    if (this.#stuck) return Promise.reject(new NodeError("node/disk-full", this.#diskFullMessage));
+    if (this.#diskFull) return Promise.reject(new NodeError("node/disk-full", this.#diskFullMessage));
     if (this.#pending.size >= limits.pendingProposalsMax) {
       return Promise.reject(new NodeError("node/busy", "etcdserver: too many requests"));
     }
@@ -321,20 +335,11 @@ export class Node implements ApiDeps {
     if (this.#processing || this.#stopped) return;
     this.#processing = true;
     try {
-      if (this.#stuck) {
-        if (!this.#persist(this.#stuck)) return;
-        const rd = this.#stuck;
-        this.#stuck = undefined;
-        this.#finishReady(rd);
-      }
       this.#issueReadIndex();
       let rounds = 0;
       while (this.#raw.hasReady() && !this.#stopped) {
         const rd = this.#raw.ready();
-        if (!this.#persist(rd)) {
-          this.#stuck = rd;
-          return;
-        }
+        if (!this.#persist(rd)) return;
         this.#finishReady(rd);
         // Yield to the event loop now and then so a long replay does not starve the HTTP server.
         if (++rounds >= 64) {
@@ -362,21 +367,47 @@ export class Node implements ApiDeps {
       const stored = this.#storage.hardState();
       const changed = hs.term !== stored.term || hs.vote !== stored.vote;
       this.#storage.save({ hardState: changed ? hs : undefined, entries: rd.entries, snapshot: rd.snapshot });
-      if (this.#diskFullMessage) {
+      if (this.#diskFull) {
         this.#log.info("the disk has room again; writes resume");
+        this.#diskFull = false;
         this.#diskFullMessage = "";
       }
       return true;
     } catch (e) {
       const se = e as StorageError;
       if (!se.diskFull) throw e;
-      if (!this.#diskFullMessage) this.#log.error("disk full: writes are refused until there is room", { error: se.message });
-      this.#diskFullMessage = `etcdserver: no space (the disk holding ${this.#cfg.dataDir} is full; nothing was written)`;
-      const err = new NodeError("node/disk-full", this.#diskFullMessage);
-      for (const p of this.#pending.values()) p.reject(err);
-      this.#pending.clear();
+      this.#onDiskFull(se);
       return false;
     }
+  }
+
+  /**
+   * The batch could not be written: its entries exist only in the core's memory. Drop them the
+   * way a crash would, by restarting the core from what is durable, so that a write refused
+   * here is truly never applied later. Waiting writes are told so; new ones are refused at once
+   * until a retry (housekeeping, every 500 ms) can write again.
+   */
+  #onDiskFull(se: StorageError): void {
+    if (!this.#diskFull) this.#log.error("disk full: writes are refused until there is room", { error: se.message });
+    this.#diskFull = true;
+    this.#diskFullMessage = `etcdserver: disk is full: no space left on device (the write was not made durable)`;
+    const err = new NodeError("node/disk-full", this.#diskFullMessage);
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+    for (const ws of this.#readBatches.values()) for (const w of ws) w.reject(err);
+    this.#readBatches.clear();
+    for (const x of this.#readIndexWaits.splice(0)) for (const w of x.waiters) w.reject(err);
+    // Everything applied is durable and committed; the core may start from there.
+    this.#storage.noteCommit(Math.min(this.#raw.raft.raftLog.committed, this.#storage.lastIndex()));
+    this.#raw = new RawNode({ ...this.#rawConfig, applied: this.#applied });
+    this.#onSoftState("", StateType.Follower);
+    this.#expireProposed = false;
+  }
+
+  /** While the disk is full: try again to become leader, which writes the new term and an entry. */
+  #retryAfterDiskFull(): void {
+    if (this.#confState.voters.length === 1 && this.#confState.voters[0] === this.#id.memberId) this.#raw.campaign();
+    this.#process();
   }
 
   #finishReady(rd: Ready): void {
@@ -489,7 +520,7 @@ export class Node implements ApiDeps {
       else this.#readBatches.set(ctx, keep);
     }
     // The leader alone expires TTL keys, by proposing kv/expire with its clock in the entry.
-    if (this.#lead === this.#id.memberId && !this.#expireProposed && !this.#stuck) {
+    if (this.#lead === this.#id.memberId && !this.#expireProposed && !this.#diskFull) {
       const next = kvNextExpirationMs(this.kvState());
       if (next !== undefined && next <= this.clock.nowMs()) {
         this.#expireProposed = true;
@@ -498,7 +529,7 @@ export class Node implements ApiDeps {
         });
       }
     }
-    if (this.#stuck) this.#process();
+    if (this.#diskFull) this.#retryAfterDiskFull();
   }
 
   /**

@@ -303,6 +303,15 @@ export class SqliteStorage implements LogStorage {
     if (index >= t0) this.#tail = this.#tail.slice(index - t0 + 1);
   }
 
+  /**
+   * Raises the in-memory commit index (written with the next hard-state write). Used when the core
+   * restarts in-process: everything applied is known committed even if the disk has an older value.
+   */
+  noteCommit(commit: Index): void {
+    assert(commit <= this.#last, `commit ${commit} beyond the last stored entry ${this.#last}`);
+    if (commit > this.#hard.commit) this.#hard = { ...this.#hard, commit };
+  }
+
   setConfState(cs: ConfState): void {
     this.putMeta("conf_state", JSON.stringify(cs));
     this.#conf = cs;

@@ -50,7 +50,19 @@ async function waitHealthy(url: string, child: ChildProcess, out: () => string, 
   throw new Error(`server at ${url} not healthy after ${timeoutMs} ms:\n${out()}`);
 }
 
+// Detached children outlive a runner that dies; kill every group still running when it exits.
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of live) {
+    try {
+      process.kill(-c.pid!, "SIGKILL");
+    } catch { /* already gone */ }
+  }
+});
+
 function track(child: ChildProcess, url: string, dataDir: string): Proc {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
   let text = "";
   child.stdout?.on("data", (d) => (text += d));
   child.stderr?.on("data", (d) => (text += d));
@@ -58,8 +70,16 @@ function track(child: ChildProcess, url: string, dataDir: string): Proc {
     if (child.exitCode !== null || child.signalCode !== null) r();
     else child.once("exit", () => r());
   });
+  // Children run in their own process group (detached), and signals go to the whole group: under
+  // Node, tsx starts the server as a grandchild, which a signal to the tsx launcher would miss.
   const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        child.kill(signal);
+      }
+    }
     await exited;
   };
   return {
@@ -69,7 +89,7 @@ function track(child: ChildProcess, url: string, dataDir: string): Proc {
     output: () => text,
     kill,
     stop: async (opts) => {
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      const t = setTimeout(() => void kill("SIGKILL"), 5000);
       await kill("SIGTERM");
       clearTimeout(t);
       if (!opts?.keepData) rmSync(dataDir, { recursive: true, force: true });
@@ -106,7 +126,7 @@ export async function startCoreplane(o: CoreplaneOptions): Promise<Proc> {
     "--initial-cluster", `${name}=${peer}`,
     "--log-level", "warn",
     ...(o.extraArgs ?? []),
-  ], { cwd: repoRoot, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"] });
+  ], { cwd: repoRoot, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const p = track(child, client, dataDir);
   try {
     await waitHealthy(client, child, p.output, o.timeoutMs ?? 30_000);
@@ -133,7 +153,7 @@ export async function startEtcd(o: { clientPort: number; peerPort: number; name?
     "--initial-advertise-peer-urls", peer,
     "--initial-cluster", `${name}=${peer}`,
     "--log-level", "error",
-  ], { stdio: ["ignore", "pipe", "pipe"] });
+  ], { stdio: ["ignore", "pipe", "pipe"], detached: true });
   const p = track(child, client, dataDir);
   try {
     await waitHealthy(client, child, p.output, o.timeoutMs ?? 30_000);
