@@ -7,7 +7,7 @@
 // A model built from the acknowledged writes (keyed by path; TTL'd and unknowable ones dropped)
 // must match the final state, and the member must be alive with /health 200 at the end.
 // Seeded: prints its seed; SEED=n reproduces. FUZZ_REQUESTS sets the count (default 300).
-// Must not assert timing. Ports: 44060/44061.
+// Must not assert timing. Ports: 24060/24061.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -16,7 +16,7 @@ import fc from "fast-check";
 import { type Proc, startCoreplane } from "../helpers/procs.ts";
 import { AbortedError, getKey, keyPath, type RawCall, type RawResponse, rawRequest, seedFromEnv } from "./_util.ts";
 
-const PORTS = { clientPort: 44060, peerPort: 44061 };
+const PORTS = { clientPort: 24060, peerPort: 24061 };
 const MAX_REQUEST_BYTES = 4096;
 const SYNC_ANSWER_LIMIT_MS = 20_000;
 /**

@@ -5,7 +5,7 @@
 // writes succeed again, and every acknowledged write is still there, also after a restart.
 // Where mounting is impossible the suite prints SKIP (and fails under CI=true). Mounts are removed
 // in all cases, and stale ones left by a killed run of this suite are removed at the start.
-// Must not assert timing. Ports: 44040/44041.
+// Must not assert timing. Ports: 24040/24041.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { type Proc, startCoreplane } from "../helpers/procs.ts";
 import { getKey, pool, putKey, waitUntil } from "./_util.ts";
 
-const PORTS = { clientPort: 44040, peerPort: 44041 };
+const PORTS = { clientPort: 24040, peerPort: 24041 };
 const FS_BYTES = 8 * 1024 * 1024;
 const FILLER_BYTES = 2 * 1024 * 1024;
 const VALUE_BYTES = 2048;

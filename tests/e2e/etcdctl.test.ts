@@ -4,7 +4,7 @@
 // The etcd transcript is also checked against the expected text below, so a changed etcdctl shows up
 // as such and not as a coreplane bug. Must not talk HTTP to the members except to read an index for
 // --after-index and to drive the one plain watch.
-// Ports: etcd 44000/44001, coreplane 44002/44003.
+// Ports: etcd 24000/24001, coreplane 24002/24003.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -15,8 +15,8 @@ import { type Proc, startCoreplane, startEtcd } from "../helpers/procs.ts";
 import { needTool } from "../helpers/tools.ts";
 import { type CmdResult, getKey, putKey, runCmd, sleep, startCmd, waitUntil } from "./_util.ts";
 
-const ETCD = { clientPort: 44000, peerPort: 44001 };
-const CORE = { clientPort: 44002, peerPort: 44003 };
+const ETCD = { clientPort: 24000, peerPort: 24001 };
+const CORE = { clientPort: 24002, peerPort: 24003 };
 
 interface Target {
   readonly name: string;

@@ -979,11 +979,11 @@ export const cases: readonly Case[] = [
       await t.get("/v2/members/");
       await t.get("/v2/members/leader");
       await t.get("/v2/members/1234abcd");
-      await t.post("/v2/members", { peerURLs: "http://127.0.0.1:43999" });
+      await t.post("/v2/members", { peerURLs: "http://127.0.0.1:23999" });
       await t.post("/v2/members", undefined, { body: "{bad", contentType: "application/json" });
       await t.post("/v2/members", undefined, { body: "{\"peerURLs\":[\"not a url\"]}", contentType: "application/json" });
       await t.post("/v2/members", undefined, { body: JSON.stringify({ peerURLs: [t.target.peerUrl] }), contentType: "application/json" });
-      await t.req({ method: "PUT", path: "/v2/members/1234abcd", body: "{\"peerURLs\":[\"http://127.0.0.1:43998\"]}", contentType: "application/json" });
+      await t.req({ method: "PUT", path: "/v2/members/1234abcd", body: "{\"peerURLs\":[\"http://127.0.0.1:23998\"]}", contentType: "application/json" });
       await t.del("/v2/members/1234abcd");
       await t.del("/v2/members/notanid");
       await t.req({ method: "PUT", path: "/v2/members" });

@@ -5,7 +5,7 @@
 // every difference. DIFF_AGAINST=etcd compares etcd with a second etcd (validates the normaliser:
 // it must show no difference). DIFF_CASES=substr runs only the cases whose name contains it;
 // DIFF_DUMP=1 prints etcd's whole normalised transcript.
-// Ports 43001-43006. Must not fix or mask a real behaviour difference: masks live in normalise.ts
+// Ports 23001-23006. Must not fix or mask a real behaviour difference: masks live in normalise.ts
 // and each says why the value legitimately differs.
 
 import { suite } from "uvu";
@@ -16,8 +16,8 @@ import { type Case, cases } from "./cases.ts";
 import { type Step, type Target, Transcript } from "./transcript.ts";
 
 const NAME = "etcd v2 differential";
-const ETCD = { clientPort: 43001, peerPort: 43002 };
-const OTHER = { clientPort: 43005, peerPort: 43006 };
+const ETCD = { clientPort: 23001, peerPort: 23002 };
+const OTHER = { clientPort: 23005, peerPort: 23006 };
 const against = process.env.DIFF_AGAINST === "etcd" ? "etcd" : "coreplane";
 const reportAll = process.env.DIFF_REPORT === "1";
 const only = process.env.DIFF_CASES;
