@@ -9,7 +9,7 @@ import type { Index, NodeId } from "../internal/brand.ts";
 import type { Clock } from "../internal/clock.ts";
 import { limits } from "../internal/limits.ts";
 import { createPrng } from "../internal/prng.ts";
-import { checkEnvelope, CorruptEntryError, decodeEnvelope, encodeEnvelope } from "../log/codec.ts";
+import { checkEnvelope, CorruptEntryError, decodeEnvelope, encodeEnvelope, type Envelope } from "../log/codec.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
 import { RawNode } from "../log/raw_node.ts";
 import type { RaftConfig } from "../log/raft.ts";
@@ -92,6 +92,7 @@ export class Node implements ApiDeps {
   #expireProposed = false;
   #needPublish = false;
   #logBytes = 0;
+  readonly #ownEnvelopes = new WeakMap<Uint8Array, Envelope<Command>>();
   /** The index of the empty entry this member appended when it became leader. */
   #leaderFirstIndex = 0;
 
@@ -248,7 +249,11 @@ export class Node implements ApiDeps {
     }
     if (this.#lead === "") return Promise.reject(new NodeError("node/no-leader", "etcdserver: no leader"));
     const requestId = ++this.#requestSeq;
-    const data = encodeEnvelope({ timeMs: this.clock.nowMs(), proposer: this.#id.memberId, requestId, command });
+    const env: Envelope<Command> = { timeMs: this.clock.nowMs(), proposer: this.#id.memberId, requestId, command };
+    const data = encodeEnvelope(env);
+    // The core hands the same bytes back when the entry commits (it never copies entry data), so
+    // the member that encoded them skips decoding them; the bytes are what replay will decode.
+    this.#ownEnvelopes.set(data, env);
     return new Promise((resolve, reject) => {
       try {
         this.#raw.propose(data);
@@ -444,7 +449,7 @@ export class Node implements ApiDeps {
       this.#confState = this.#raw.applyConfChange(cc);
       this.#storage.setConfState(this.#confState);
     } else if (e.data.length > 0) {
-      const env = decodeEnvelope<Command>(e.data, e.index);
+      const env = this.#ownEnvelopes.get(e.data) ?? decodeEnvelope<Command>(e.data, e.index);
       const result = applyCommand(this.#states, env.command, { index: e.index, term: e.term, timeMs: env.timeMs });
       if ((env.command as { type: string }).type.startsWith("kv/")) {
         for (const s of this.#sinks) s.onKvResult(result as KvResult);
