@@ -389,7 +389,9 @@ async function runReplay(argv: string[], io: CliIo): Promise<number> {
     const kv = states.kv as KvState;
     const nowMs = lastTimeMs ?? Date.now();
     const from = start.snapshot ? `the snapshot at ${start.index}` : "empty";
-    const rate = `replayed ${fmtInt(r.entries)} entries (${start.index + 1}..${to}) from ${from} in ${seconds.toFixed(2)} s: ${fmtInt(r.entries / Math.max(seconds, 1e-6))} entries/s\n`;
+    const secs = Math.max(seconds, 1e-6);
+    const rate = `replayed ${fmtInt(r.entries)} entries (${start.index + 1}..${to}) from ${from} in ${seconds.toFixed(2)} s: ${fmtInt(r.entries / secs)} entries/s` +
+      (start.snapshot ? `; the state of all ${fmtInt(to)} entries in ${seconds.toFixed(2)} s: ${fmtInt(to / secs)} entries/s\n` : "\n");
     const key = strFlag(values, "key");
     if (key !== undefined) {
       const got = kvGet(kv, internalPath(key), { recursive: Boolean(values.recursive), sorted: true }, nowMs);
