@@ -26,6 +26,9 @@ export interface Machine {
   deno: string;
   etcd: string;
   wrk: string;
+  /** coreplane's commit, and how many files differed from it when the run started. */
+  commit: string;
+  uncommittedFiles: number;
 }
 
 export function describeMachine(dir: string): Machine {
@@ -46,10 +49,12 @@ export function describeMachine(dir: string): Machine {
     deno: sh(join(repoRoot, "node_modules", ".bin", "deno"), ["--version"]).split("\n")[0],
     etcd: sh("etcd", ["--version"]).split("\n")[0],
     wrk: sh("wrk", ["-v"]).split("\n")[0].replace(/ Copyright.*/, ""),
+    commit: sh("git", ["-C", repoRoot, "rev-parse", "--short", "HEAD"]),
+    uncommittedFiles: sh("git", ["-C", repoRoot, "status", "--porcelain", "--untracked-files=no"]).split("\n").filter(Boolean).length,
   };
 }
 
 /** One line for the progress log and the README. */
 export function machineLine(m: Machine): string {
-  return `${m.nproc} cores, ${m.memTotalGiB} GiB, disk ${m.disk}, kernel ${m.kernel}, node ${m.node}, ${m.deno}, ${m.etcd}, ${m.wrk}`;
+  return `${m.nproc} cores, ${m.memTotalGiB} GiB, disk ${m.disk}, kernel ${m.kernel}, node ${m.node}, ${m.deno}, ${m.etcd}, ${m.wrk}; coreplane at ${m.commit} (+${m.uncommittedFiles} uncommitted files)`;
 }

@@ -180,7 +180,14 @@ async function main(): Promise<number> {
           const m = data.memoryAfterLoad;
           put("memory", side, {
             value: m.rssKb / 1024,
-            detail: { rssKb: m.rssKb, hwmKb: m.hwmKb, settleS: m.settleS, keys: data.keys, measuredAt: data.loadedAt },
+            detail: {
+              rssKb: m.rssKb,
+              hwmKb: m.hwmKb,
+              settleS: m.settleS,
+              keys: data.keys,
+              measuredAt: data.loadedAt,
+              reused: data.reused,
+            },
           });
         }
         const r = await measureRestart(ctx, side, data);
@@ -211,6 +218,13 @@ async function main(): Promise<number> {
     const err = errors.get(id);
     if (!m && !err) continue;
     let note = err ? err.map((e) => e.split("\n")[0]).join("; ") : undefined;
+    // With --reuse-data, memory-after-load and the load rate come from the earlier load.
+    const reused = (["coreplane", "etcd"] as Side[]).filter((sd) => m?.[sd]?.detail?.reused === true);
+    if (reused.length && (id === "memory" || id === "load")) {
+      const at = (sd: Side) => String(m?.[sd]?.detail?.measuredAt ?? m?.[sd]?.detail?.loadedAt ?? "");
+      const when = reused.map((sd) => `${sd} ${at(sd).slice(0, 16).replace("T", " ")}`);
+      note = [note, `reused loads: ${when.join(", ")} UTC`].filter(Boolean).join("; ");
+    }
     if (id === "replay" && !note) note = "absolute bar; etcd has no replay tool";
     rows.push(compare(figureDefs[id], m?.coreplane, m?.etcd, cpImpl, note));
   }
