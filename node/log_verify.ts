@@ -6,7 +6,8 @@
 
 import type { Index } from "../internal/brand.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
-import { CorruptEntryError, decodeEnvelope } from "../log/codec.ts";
+import { CorruptEntryError } from "../log/codec.ts";
+import { decodeEntry } from "../projections/entry.ts";
 import { EntryType } from "../log/types.ts";
 import { decodeSnapshot, encodeSnapshot } from "../projections/snapshot.ts";
 import type { LogSource } from "./log_source.ts";
@@ -69,7 +70,7 @@ export function verifyLog(src: LogSource, onProgress?: (done: number, total: num
       } else if (e.type !== EntryType.Normal) {
         throw new CorruptEntryError(e.index, `unknown entry type ${e.type}`);
       } else if (e.data.length > 0) {
-        decodeEnvelope(e.data, e.index);
+        decodeEntry(e.data, e.index);
       }
     } catch (err) {
       if (!(err instanceof CorruptEntryError)) throw err;

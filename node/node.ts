@@ -9,7 +9,8 @@ import type { Index, NodeId } from "../internal/brand.ts";
 import type { Clock } from "../internal/clock.ts";
 import { limits } from "../internal/limits.ts";
 import { createPrng } from "../internal/prng.ts";
-import { checkEnvelope, CorruptEntryError, decodeEnvelope, encodeEnvelope, type Envelope } from "../log/codec.ts";
+import { checkEnvelope, CorruptEntryError, type Envelope } from "../log/codec.ts";
+import { decodeEntry, encodeEntry } from "../projections/entry.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
 import { RawNode } from "../log/raw_node.ts";
 import type { RaftConfig } from "../log/raft.ts";
@@ -250,7 +251,7 @@ export class Node implements ApiDeps {
     if (this.#lead === "") return Promise.reject(new NodeError("node/no-leader", "etcdserver: no leader"));
     const requestId = ++this.#requestSeq;
     const env: Envelope<Command> = { timeMs: this.clock.nowMs(), proposer: this.#id.memberId, requestId, command };
-    const data = encodeEnvelope(env);
+    const data = encodeEntry(env);
     // The core hands the same bytes back when the entry commits (it never copies entry data), so
     // the member that encoded them skips decoding them; the bytes are what replay will decode.
     this.#ownEnvelopes.set(data, env);
@@ -449,7 +450,7 @@ export class Node implements ApiDeps {
       this.#confState = this.#raw.applyConfChange(cc);
       this.#storage.setConfState(this.#confState);
     } else if (e.data.length > 0) {
-      const env = this.#ownEnvelopes.get(e.data) ?? decodeEnvelope<Command>(e.data, e.index);
+      const env = this.#ownEnvelopes.get(e.data) ?? decodeEntry(e.data, e.index);
       const result = applyCommand(this.#states, env.command, { index: e.index, term: e.term, timeMs: env.timeMs });
       if ((env.command as { type: string }).type.startsWith("kv/")) {
         for (const s of this.#sinks) s.onKvResult(result as KvResult);

@@ -6,7 +6,8 @@
 
 import type { Index } from "../internal/brand.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
-import { CorruptEntryError, decodeEnvelope, type Envelope } from "../log/codec.ts";
+import { CorruptEntryError, type Envelope } from "../log/codec.ts";
+import { decodeEntry } from "../projections/entry.ts";
 import { type ConfChange, type Entry, EntryType } from "../log/types.ts";
 import { applyCommand, createStates, type States } from "../projections/apply.ts";
 import type { Command } from "../projections/command.ts";
@@ -149,7 +150,7 @@ export function walk(src: LogSource, opts: WalkOptions): WalkResult {
       } else if (e.data.length === 0) {
         if (visit && e.index >= from) visit({ entry: e, kind: "noop", known: states !== undefined });
       } else {
-        const env = decodeEnvelope<Command>(e.data, e.index);
+        const env = decodeEntry(e.data, e.index);
         const result = states !== undefined
           ? applyCommand(states, env.command, { index: e.index, term: e.term, timeMs: env.timeMs })
           : undefined;

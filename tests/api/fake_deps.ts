@@ -8,7 +8,7 @@
 import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../../api/deps.ts";
 import { NodeError, type NodeErrorCode } from "../../api/deps.ts";
 import { fixedClock } from "../../internal/clock.ts";
-import { decodeEnvelope, encodeEnvelope } from "../../log/codec.ts";
+import { decodeEntry, encodeEntry } from "../../projections/entry.ts";
 import type { Command } from "../../projections/command.ts";
 import { kvBootstrapCommands, kvProjection, type KvResult, type KvState } from "../../projections/kv.ts";
 
@@ -75,8 +75,8 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
       deps.proposed.push(command);
       // The daemon applies what it decodes from the log entry, so the command goes through the
       // real entry codec here too: a representation CBOR cannot carry fails in api tests.
-      const entry = encodeEnvelope({ timeMs: clock.nowMs(), proposer: MEMBER_ID, requestId: 1, command });
-      return Promise.resolve(deps.apply(decodeEnvelope<Command>(entry, deps.raftIndex + 1).command));
+      const entry = encodeEntry({ timeMs: clock.nowMs(), proposer: MEMBER_ID, requestId: 1, command });
+      return Promise.resolve(deps.apply(decodeEntry(entry, deps.raftIndex + 1).command));
     },
     linearizableRead(): Promise<void> {
       if (deps.failReads !== undefined) return Promise.reject(new NodeError(deps.failReads, deps.failReads));

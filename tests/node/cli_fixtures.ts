@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import type { Index } from "../../internal/brand.ts";
 import { encodeConfChange } from "../../log/conf_change.ts";
-import { encodeEnvelope } from "../../log/codec.ts";
+import { encodeEntry } from "../../projections/entry.ts";
 import { ConfChangeType, type Entry, EntryType } from "../../log/types.ts";
 import { applyCommand, createStates } from "../../projections/apply.ts";
 import type { Command } from "../../projections/command.ts";
@@ -54,7 +54,7 @@ export async function writeLog(dir: string, commands: Iterable<Command>, o: Fixt
   for (const command of commands) {
     index++;
     const timeMs = T0_MS + i * 1000;
-    batch.push({ index, term: 2, type: EntryType.Normal, data: encodeEnvelope({ timeMs, proposer: MEMBER, requestId: ++i, command }) });
+    batch.push({ index, term: 2, type: EntryType.Normal, data: encodeEntry({ timeMs, proposer: MEMBER, requestId: ++i, command }) });
     applyCommand(states, command, { index, term: 2, timeMs });
     if (batch.length >= batchMax) flush();
     if (o.snapshotEvery && index % o.snapshotEvery === 0) {
