@@ -20,6 +20,8 @@ export interface Child {
 }
 
 const live = new Set<Child>();
+/** Set once cleanup has begun: no new child may start (it would outlive the cleanup). */
+let stopping = false;
 
 export interface SpawnOptions {
   cwd?: string;
@@ -30,6 +32,7 @@ export interface SpawnOptions {
 
 /** Starts a process in its own process group and tracks it until it exits. */
 export function spawnTracked(name: string, cmd: string, args: string[], opts: SpawnOptions = {}): Child {
+  if (stopping) throw new Error(`not starting ${name}: the bench is stopping`);
   let fd: number | undefined;
   if (opts.logFile) fd = openSync(opts.logFile, "a");
   const proc = spawn(cmd, args, {
@@ -84,6 +87,7 @@ export async function stopChild(child: Child, signal: NodeJS.Signals = "SIGTERM"
 
 /** Ends every tracked child (SIGTERM, then SIGKILL after a short grace). */
 export async function stopAll(graceMs = 3000): Promise<void> {
+  stopping = true;
   await Promise.all([...live].map((c) => stopChild(c, "SIGTERM", graceMs)));
 }
 
