@@ -25,7 +25,8 @@ import type { Config } from "./config.ts";
 import { clusterIdFor, memberIdFor } from "./ids.ts";
 import type { Logger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
-import { SqliteStorage } from "./storage_sqlite.ts";
+import { type SaveBatch, SqliteStorage } from "./storage_sqlite.ts";
+import { LogWriter } from "./log_writer.ts";
 import type { StorageError } from "./sqlite.ts";
 
 interface Pending {
@@ -52,6 +53,8 @@ export interface NodeOptions {
   readonly runtime: Runtime;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Commit batches on a writer thread (default) rather than on the event loop. */
+  readonly writerThread?: boolean;
   /** Called when the node cannot go on (a storage failure other than a full disk): the process must exit. */
   readonly onFatal: (err: Error) => void;
 }
@@ -93,6 +96,9 @@ export class Node implements ApiDeps {
   #expireProposed = false;
   #needPublish = false;
   #logBytes = 0;
+  /** The log writer thread, once the member is up (start-up writes synchronously). */
+  #writer: LogWriter | undefined;
+  #writing = false;
   readonly #ownEnvelopes = new WeakMap<Uint8Array, Envelope<Command>>();
   /** The index of the empty entry this member appended when it became leader. */
   #leaderFirstIndex = 0;
@@ -210,6 +216,7 @@ export class Node implements ApiDeps {
       node.#process();
       await new Promise((r) => setImmediate(r));
     }
+    if (opts.writerThread !== false) node.#writer = await LogWriter.start(runtime, cfg.dataDir);
     node.#timers.push(setInterval(() => node.#tick(), cfg.heartbeatIntervalMs));
     node.#timers.push(setInterval(() => node.#housekeeping(), limits.expireTickMs));
     logger.info("member started", {
@@ -312,6 +319,9 @@ export class Node implements ApiDeps {
     this.#pending.clear();
     for (const w of this.#readWaiters) w.reject(err);
     this.#readWaiters = [];
+    const writer = this.#writer;
+    this.#writer = undefined;
+    void writer?.close();
     try {
       this.#storage.save({ hardState: this.#currentHardState(), entries: [] });
     } catch { /* the commit index is recoverable; stopping anyway */ }
@@ -338,14 +348,35 @@ export class Node implements ApiDeps {
   }
 
   #process(): void {
-    if (this.#processing || this.#stopped) return;
+    if (this.#processing || this.#stopped || this.#writing) return;
     this.#processing = true;
     try {
       this.#issueReadIndex();
       let rounds = 0;
       while (this.#raw.hasReady() && !this.#stopped) {
         const rd = this.#raw.ready();
-        if (!this.#persist(rd)) return;
+        const batch = this.#batchFor(rd);
+        if (batch && this.#writer) {
+          // The writer thread commits the batch while this thread goes on taking requests; they
+          // form the next batch. The Ready finishes when the batch is durable.
+          this.#writing = true;
+          const raw = this.#raw;
+          this.#writer.write(batch, this.#storage.lastIndexForWriter).then(
+            () => this.#afterWrite(raw, rd, batch, undefined),
+            (e: Error) => this.#afterWrite(raw, rd, batch, e),
+          );
+          return;
+        }
+        if (batch) {
+          try {
+            this.#storage.save(batch);
+          } catch (e) {
+            if (!(e as StorageError).diskFull) throw e;
+            this.#onDiskFull(e as StorageError);
+            return;
+          }
+          this.#wrote();
+        }
         this.#finishReady(rd);
         // Yield to the event loop now and then so a long replay does not starve the HTTP server.
         if (++rounds >= 64) {
@@ -361,29 +392,49 @@ export class Node implements ApiDeps {
     }
   }
 
-  /** Persists a Ready; on a full disk, fails the waiting writes and returns false (retried later). */
-  #persist(rd: Ready): boolean {
-    // A commit-only change needs no fsync (the commit index is recoverable); it is written with the next batch.
-    if (rd.entries.length === 0 && !rd.snapshot && !rd.mustSync) return true;
+  /** The writer thread is done with a batch: finish its Ready, then look for the next one. */
+  #afterWrite(raw: RawNode, rd: Ready, batch: SaveBatch, err: Error | undefined): void {
+    this.#writing = false;
+    if (this.#stopped) return;
+    this.#processing = true;
     try {
-      // The hard state is written only when the term or vote changed: those must be durable before
-      // any message goes out; the commit index need not be (a leader recommits on election), and
-      // leaving it out keeps one page out of every fsync. Snapshots and a clean stop write it too.
-      const hs = this.#currentHardState();
-      const stored = this.#storage.hardState();
-      const changed = hs.term !== stored.term || hs.vote !== stored.vote;
-      this.#storage.save({ hardState: changed ? hs : undefined, entries: rd.entries, snapshot: rd.snapshot });
-      if (this.#diskFull) {
-        this.#log.info("the disk has room again; writes resume");
-        this.#diskFull = false;
-        this.#diskFullMessage = "";
+      if (err) {
+        if (!(err as StorageError).diskFull) throw err;
+        this.#onDiskFull(err as StorageError);
+      } else if (raw === this.#raw) {
+        this.#storage.applySaved(batch);
+        this.#wrote();
+        this.#finishReady(rd);
+        // Between batches the writer thread is idle: the moment to snapshot on this connection.
+        this.#maybeSnapshot();
       }
-      return true;
     } catch (e) {
-      const se = e as StorageError;
-      if (!se.diskFull) throw e;
-      this.#onDiskFull(se);
-      return false;
+      this.#fatal(e as Error);
+    } finally {
+      this.#processing = false;
+    }
+    this.#process();
+  }
+
+  /**
+   * What a Ready needs written, or undefined. A commit-only change needs no fsync (the commit index
+   * is recoverable), and the hard state is written only when the term or vote changed: those must
+   * be durable before any message goes out; leaving the commit index out keeps one page out of
+   * every fsync. Snapshots and a clean stop write it too.
+   */
+  #batchFor(rd: Ready): SaveBatch | undefined {
+    if (rd.entries.length === 0 && !rd.snapshot && !rd.mustSync) return undefined;
+    const hs = this.#currentHardState();
+    const stored = this.#storage.hardState();
+    const changed = hs.term !== stored.term || hs.vote !== stored.vote;
+    return { hardState: changed ? hs : undefined, entries: rd.entries, snapshot: rd.snapshot };
+  }
+
+  #wrote(): void {
+    if (this.#diskFull) {
+      this.#log.info("the disk has room again; writes resume");
+      this.#diskFull = false;
+      this.#diskFullMessage = "";
     }
   }
 
@@ -398,8 +449,19 @@ export class Node implements ApiDeps {
     this.#diskFull = true;
     this.#diskFullMessage = `etcdserver: disk is full: no space left on device (the write was not made durable)`;
     const err = new NodeError("node/disk-full", this.#diskFullMessage);
-    for (const p of this.#pending.values()) p.reject(err);
-    this.#pending.clear();
+    // Only the writes whose entries never reached the disk are refused. An entry already durable
+    // (perhaps committed, and in this very Ready to be applied) stays pending: the rebuilt core
+    // commits and applies it, and its client gets its answer then.
+    const durable = this.#storage.lastIndex();
+    for (const e of this.#raw.raft.raftLog.unstable.entries) {
+      if (e.index <= durable) continue;
+      const env = this.#ownEnvelopes.get(e.data);
+      const p = env && this.#pending.get(env.requestId);
+      if (p) {
+        this.#pending.delete(env.requestId);
+        p.reject(err);
+      }
+    }
     for (const ws of this.#readBatches.values()) for (const w of ws) w.reject(err);
     this.#readBatches.clear();
     for (const x of this.#readIndexWaits.splice(0)) for (const w of x.waiters) w.reject(err);

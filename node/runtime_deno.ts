@@ -4,7 +4,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { SqliteDialect } from "kysely";
 import type { SqliteDb } from "./sqlite.ts";
-import type { HttpServer, Runtime, ServeOptions } from "./runtime.ts";
+import { Worker } from "node:worker_threads";
+import type { HttpServer, Runtime, ServeOptions, WorkerHandle } from "./runtime.ts";
 
 declare const Deno: {
   version: { deno: string };
@@ -74,4 +75,9 @@ async function serve(opts: ServeOptions): Promise<HttpServer> {
   };
 }
 
-export const runtime: Runtime = { name: "deno", version: Deno.version.deno, openSqlite, kyselyDialect, serve };
+// Deno runs TypeScript in workers as it does on the main thread.
+function startWorker(url: URL, data: unknown): WorkerHandle {
+  return new Worker(url, { workerData: data }) as unknown as WorkerHandle;
+}
+
+export const runtime: Runtime = { name: "deno", version: Deno.version.deno, openSqlite, kyselyDialect, serve, startWorker };

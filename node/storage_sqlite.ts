@@ -29,7 +29,7 @@ export interface SaveBatch {
   readonly snapshot?: Snapshot;
 }
 
-interface Stmts {
+export interface Stmts {
   insertEntry: SqliteStatement;
   truncateFrom: SqliteStatement;
   compactTo: SqliteStatement;
@@ -60,32 +60,14 @@ export class SqliteStorage implements LogStorage {
   private constructor(dir: string, db: SqliteDb) {
     this.dir = dir;
     this.#db = db;
-    this.#s = {
-      insertEntry: db.prepare("INSERT INTO entries (idx, term, type, data) VALUES (?, ?, ?, ?)"),
-      truncateFrom: db.prepare("DELETE FROM entries WHERE idx >= ?"),
-      compactTo: db.prepare("DELETE FROM entries WHERE idx <= ?"),
-      range: db.prepare("SELECT idx, term, type, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"),
-      termAt: db.prepare("SELECT term FROM entries WHERE idx = ?"),
-      putHard: db.prepare(
-        "INSERT INTO hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?) " +
-          "ON CONFLICT(id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index",
-      ),
-      putMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-      getMeta: db.prepare("SELECT value FROM meta WHERE key = ?"),
-      putSnap: db.prepare("INSERT OR REPLACE INTO snapshots (idx, term, conf_state, data, created_ms) VALUES (?, ?, ?, ?, ?)"),
-      pruneSnaps: db.prepare(`DELETE FROM snapshots WHERE idx NOT IN (SELECT idx FROM snapshots ORDER BY idx DESC LIMIT ${SNAPSHOTS_KEPT})`),
-      latestSnap: db.prepare("SELECT idx, term, conf_state, data FROM snapshots ORDER BY idx DESC LIMIT 1"),
-    };
+    this.#s = prepareStatements(db);
   }
 
   /** Opens (creating if needed) the log in `dir`, runs migrations, loads the in-memory indexes. */
   static async open(rt: Runtime, dir: string): Promise<SqliteStorage> {
     const db = rt.openSqlite(join(dir, DB_FILE));
     try {
-      db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = FULL");
-      db.exec("PRAGMA busy_timeout = 5000");
-      db.exec("PRAGMA cache_size = -65536");
+      configureConnection(db);
       const k = new Kysely<Schema>({ dialect: rt.kyselyDialect(db) });
       await migrate(k);
       // kysely's SqliteDialect does not own the connection (close is a no-op in the adapters).
@@ -204,37 +186,20 @@ export class SqliteStorage implements LogStorage {
    */
   save(b: SaveBatch): void {
     if (!b.hardState && b.entries.length === 0 && !b.snapshot) return;
-    const db = this.#db;
-    let newLast = this.#last;
-    try {
-      db.exec("BEGIN IMMEDIATE");
-      if (b.snapshot) {
-        const m = b.snapshot.metadata;
-        this.#s.putSnap.run(m.index, m.term, encodeCbor(m.confState), b.snapshot.data, 0);
-        this.#s.pruneSnaps.run();
-        this.#s.truncateFrom.run(0); // a received snapshot replaces the whole log
-        this.#s.putMeta.run("compacted_index", String(m.index));
-        this.#s.putMeta.run("compacted_term", String(m.term));
-        this.#s.putMeta.run("conf_state", JSON.stringify(m.confState));
-        newLast = m.index;
-      }
-      if (b.entries.length > 0) {
-        const first = b.entries[0].index;
-        assert(first <= newLast + 1, `append at ${first} leaves a gap after ${newLast}`);
-        if (first <= newLast) this.#s.truncateFrom.run(first);
-        const ins = this.#s.insertEntry;
-        for (const e of b.entries) ins.run(e.index, e.term, e.type, e.data);
-        newLast = b.entries[b.entries.length - 1].index;
-      }
-      if (b.hardState) this.#s.putHard.run(b.hardState.term, b.hardState.vote, b.hardState.commit);
-      db.exec("COMMIT");
-    } catch (e) {
-      try {
-        db.exec("ROLLBACK");
-      } catch { /* no transaction left to roll back */ }
-      throw toStorageError(e, "saving the log");
-    }
-    // Only now, with the batch durable, does the in-memory view move.
+    writeBatch(this.#db, this.#s, b, this.#last);
+    this.applySaved(b);
+  }
+
+  /** The index after which `b`'s entries must land: what a writer thread checks the batch against. */
+  get lastIndexForWriter(): Index {
+    return this.#last;
+  }
+
+  /**
+   * Moves the in-memory view after a batch is durable: called by save(), or by the member when a
+   * writer thread (node/log_writer.ts) reports that it committed the batch.
+   */
+  applySaved(b: SaveBatch): void {
     if (b.snapshot) {
       const m = b.snapshot.metadata;
       this.#compactedIndex = m.index;
@@ -244,8 +209,10 @@ export class SqliteStorage implements LogStorage {
       this.#tail = [];
       this.#last = m.index;
     }
-    if (b.entries.length > 0) this.#appendTail(b.entries);
-    this.#last = newLast;
+    if (b.entries.length > 0) {
+      this.#appendTail(b.entries);
+      this.#last = b.entries[b.entries.length - 1].index;
+    }
     if (b.hardState) this.#hard = b.hardState;
   }
 
@@ -402,3 +369,85 @@ export class SqliteStorage implements LogStorage {
 }
 
 export { StorageError };
+
+/** WAL, and an fsync at every commit: a write is acknowledged only once it is on disk. */
+export function configureConnection(db: SqliteDb): void {
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("PRAGMA cache_size = -16384");
+}
+
+export function prepareStatements(db: SqliteDb): Stmts {
+  return {
+    insertEntry: db.prepare("INSERT INTO entries (idx, term, type, data) VALUES (?, ?, ?, ?)"),
+    truncateFrom: db.prepare("DELETE FROM entries WHERE idx >= ?"),
+    compactTo: db.prepare("DELETE FROM entries WHERE idx <= ?"),
+    range: db.prepare("SELECT idx, term, type, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"),
+    termAt: db.prepare("SELECT term FROM entries WHERE idx = ?"),
+    putHard: db.prepare(
+      "INSERT INTO hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?) " +
+        "ON CONFLICT(id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index",
+    ),
+    putMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    getMeta: db.prepare("SELECT value FROM meta WHERE key = ?"),
+    putSnap: db.prepare("INSERT OR REPLACE INTO snapshots (idx, term, conf_state, data, created_ms) VALUES (?, ?, ?, ?, ?)"),
+    pruneSnaps: db.prepare(`DELETE FROM snapshots WHERE idx NOT IN (SELECT idx FROM snapshots ORDER BY idx DESC LIMIT ${SNAPSHOTS_KEPT})`),
+    latestSnap: db.prepare("SELECT idx, term, conf_state, data FROM snapshots ORDER BY idx DESC LIMIT 1"),
+  };
+}
+
+/**
+ * One batch in one transaction (one fsync). On failure it rolls back and throws StorageError
+ * (diskFull for ENOSPC / SQLITE_FULL): nothing of the batch is on disk. `lastBefore` is the last
+ * stored index the batch must follow. Runs on the main connection or in the writer thread.
+ */
+export function writeBatch(db: SqliteDb, st: Stmts, b: SaveBatch, lastBefore: Index): void {
+  let last = lastBefore;
+  try {
+    db.exec("BEGIN IMMEDIATE");
+    if (b.snapshot) {
+      const m = b.snapshot.metadata;
+      st.putSnap.run(m.index, m.term, encodeCbor(m.confState), b.snapshot.data, 0);
+      st.pruneSnaps.run();
+      st.truncateFrom.run(0); // a received snapshot replaces the whole log
+      st.putMeta.run("compacted_index", String(m.index));
+      st.putMeta.run("compacted_term", String(m.term));
+      st.putMeta.run("conf_state", JSON.stringify(m.confState));
+      last = m.index;
+    }
+    if (b.entries.length > 0) {
+      const first = b.entries[0].index;
+      assert(first <= last + 1, `append at ${first} leaves a gap after ${last}`);
+      if (first <= last) st.truncateFrom.run(first);
+      const ins = st.insertEntry;
+      for (const e of b.entries) ins.run(e.index, e.term, e.type, e.data);
+    }
+    if (b.hardState) st.putHard.run(b.hardState.term, b.hardState.vote, b.hardState.commit);
+    db.exec("COMMIT");
+  } catch (e) {
+    try {
+      db.exec("ROLLBACK");
+    } catch { /* no transaction left to roll back */ }
+    // SQLite can report a failure from work done after the commit itself (the WAL checkpoint
+    // that follows it on a full disk). Then the batch IS durable, and calling it lost would
+    // drop acknowledged-to-be data: look before answering.
+    if (batchIsStored(st, b)) return;
+    throw toStorageError(e, "saving the log");
+  }
+}
+
+function batchIsStored(st: Stmts, b: SaveBatch): boolean {
+  try {
+    if (b.entries.length > 0) {
+      const last = b.entries[b.entries.length - 1];
+      const first = b.entries[0];
+      const a = st.termAt.get(first.index);
+      const z = st.termAt.get(last.index);
+      return a !== undefined && z !== undefined && Number(a.term) === first.term && Number(z.term) === last.term;
+    }
+    return false;
+  } catch {
+    return false;
+  }
+}
