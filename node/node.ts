@@ -26,7 +26,6 @@ import { clusterIdFor, memberIdFor } from "./ids.ts";
 import type { Logger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { type SaveBatch, SqliteStorage } from "./storage_sqlite.ts";
-import { LogWriter } from "./log_writer.ts";
 import type { StorageError } from "./sqlite.ts";
 
 interface Pending {
@@ -53,8 +52,6 @@ export interface NodeOptions {
   readonly runtime: Runtime;
   readonly logger: Logger;
   readonly clock: Clock;
-  /** Commit batches on a writer thread (default) rather than on the event loop. */
-  readonly writerThread?: boolean;
   /** Called when the node cannot go on (a storage failure other than a full disk): the process must exit. */
   readonly onFatal: (err: Error) => void;
 }
@@ -96,9 +93,6 @@ export class Node implements ApiDeps {
   #expireProposed = false;
   #needPublish = false;
   #logBytes = 0;
-  /** The log writer thread, once the member is up (start-up writes synchronously). */
-  #writer: LogWriter | undefined;
-  #writing = false;
   readonly #ownEnvelopes = new WeakMap<Uint8Array, Envelope<Command>>();
   /** The index of the empty entry this member appended when it became leader. */
   #leaderFirstIndex = 0;
@@ -216,7 +210,6 @@ export class Node implements ApiDeps {
       node.#process();
       await new Promise((r) => setImmediate(r));
     }
-    if (opts.writerThread !== false) node.#writer = await LogWriter.start(runtime, cfg.dataDir);
     node.#timers.push(setInterval(() => node.#tick(), cfg.heartbeatIntervalMs));
     node.#timers.push(setInterval(() => node.#housekeeping(), limits.expireTickMs));
     logger.info("member started", {
@@ -319,9 +312,6 @@ export class Node implements ApiDeps {
     this.#pending.clear();
     for (const w of this.#readWaiters) w.reject(err);
     this.#readWaiters = [];
-    const writer = this.#writer;
-    this.#writer = undefined;
-    void writer?.close();
     try {
       this.#storage.save({ hardState: this.#currentHardState(), entries: [] });
     } catch { /* the commit index is recoverable; stopping anyway */ }
@@ -348,7 +338,7 @@ export class Node implements ApiDeps {
   }
 
   #process(): void {
-    if (this.#processing || this.#stopped || this.#writing) return;
+    if (this.#processing || this.#stopped) return;
     this.#processing = true;
     try {
       this.#issueReadIndex();
@@ -356,17 +346,6 @@ export class Node implements ApiDeps {
       while (this.#raw.hasReady() && !this.#stopped) {
         const rd = this.#raw.ready();
         const batch = this.#batchFor(rd);
-        if (batch && this.#writer) {
-          // The writer thread commits the batch while this thread goes on taking requests; they
-          // form the next batch. The Ready finishes when the batch is durable.
-          this.#writing = true;
-          const raw = this.#raw;
-          this.#writer.write(batch, this.#storage.lastIndexForWriter).then(
-            () => this.#afterWrite(raw, rd, batch, undefined),
-            (e: Error) => this.#afterWrite(raw, rd, batch, e),
-          );
-          return;
-        }
         if (batch) {
           try {
             this.#storage.save(batch);
@@ -390,30 +369,6 @@ export class Node implements ApiDeps {
     } finally {
       this.#processing = false;
     }
-  }
-
-  /** The writer thread is done with a batch: finish its Ready, then look for the next one. */
-  #afterWrite(raw: RawNode, rd: Ready, batch: SaveBatch, err: Error | undefined): void {
-    this.#writing = false;
-    if (this.#stopped) return;
-    this.#processing = true;
-    try {
-      if (err) {
-        if (!(err as StorageError).diskFull) throw err;
-        this.#onDiskFull(err as StorageError);
-      } else if (raw === this.#raw) {
-        this.#storage.applySaved(batch);
-        this.#wrote();
-        this.#finishReady(rd);
-        // Between batches the writer thread is idle: the moment to snapshot on this connection.
-        this.#maybeSnapshot();
-      }
-    } catch (e) {
-      this.#fatal(e as Error);
-    } finally {
-      this.#processing = false;
-    }
-    this.#process();
   }
 
   /**
