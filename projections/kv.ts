@@ -336,10 +336,11 @@ function storeSet(
   nowMs: number,
 ): KvResult {
   path = cleanPath(path);
-  const got = internalGet(s, path);
-  if (isError(got)) {
-    if (got.errorCode !== Ecode.KeyNotFound || refresh) return fail(got);
-  } else if (refresh) {
+  // etcd's Set looks the node up first, but only a refresh uses what it finds (its value, or its
+  // error): a plain set goes straight to internalCreate, one walk of the tree instead of two.
+  if (refresh) {
+    const got = internalGet(s, path);
+    if (isError(got)) return fail(got);
     value = typeof got.data === "string" ? got.data : "";
   }
   const r = internalCreate(s, path, dir, value, false, true, expirationMs, "set", nowMs);
