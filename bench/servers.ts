@@ -1,7 +1,7 @@
 // Starts and stops the servers under test — coreplane (`deno run -A main.ts serve`) and etcd
-// 3.4 with --enable-v2 — as single members on loopback ports 42000-42999, waits until they serve,
+// 3.4 with --enable-v2 — as single members on loopback ports 22000-22999, waits until they serve,
 // and reads their resident memory. Must not start two servers at once (callers stop one before
-// starting the next) and must not touch ports outside 42000-42999.
+// starting the next) and must not touch ports outside 22000-22999.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -26,9 +26,9 @@ export interface ServerOptions {
   extraArgs?: string[];
 }
 
-/** Ports per side, fixed so that a restart reuses them; all inside 42000-42999. */
+/** Ports per side, fixed so that a restart reuses them; all inside 22000-22999. */
 export function portsFor(side: Side): { clientPort: number; peerPort: number } {
-  return side === "coreplane" ? { clientPort: 42210, peerPort: 42211 } : { clientPort: 42110, peerPort: 42111 };
+  return side === "coreplane" ? { clientPort: 22210, peerPort: 22211 } : { clientPort: 22110, peerPort: 22111 };
 }
 
 /** The command line that starts a single member (pure; tested). */

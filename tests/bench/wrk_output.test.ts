@@ -6,7 +6,7 @@ import { parseLoadLine, parseWrkCount, parseWrkOutput, parseWrkTimeMs } from "..
 
 const s = suite("bench/wrk_output");
 
-const sample = `Running 3s test @ http://127.0.0.1:42110
+const sample = `Running 3s test @ http://127.0.0.1:22110
   2 threads and 32 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
     Latency     1.63ms    1.30ms  31.31ms   94.06%
@@ -59,7 +59,7 @@ s("parseWrkOutput() defaults errors to zero when wrk prints no error lines", () 
 });
 
 s("parseWrkOutput() throws when wrk printed no result", () => {
-  assert.throws(() => parseWrkOutput("unable to connect to 127.0.0.1:42110 Connection refused\n"), /Requests\/sec/);
+  assert.throws(() => parseWrkOutput("unable to connect to 127.0.0.1:22110 Connection refused\n"), /Requests\/sec/);
 });
 
 s("parseLoadLine() reads load.lua's summary, or nothing", () => {

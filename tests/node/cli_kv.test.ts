@@ -11,11 +11,11 @@ import { runCli } from "./cli_fixtures.ts";
 
 const s = suite("cli kv");
 /** Nothing listens here (inside this suite's port range). */
-const DEAD = "http://127.0.0.1:44699";
+const DEAD = "http://127.0.0.1:26699";
 
 let member: Proc | undefined;
 async function url(): Promise<string> {
-  member ??= await startCoreplane({ clientPort: 44520, peerPort: 44521 });
+  member ??= await startCoreplane({ clientPort: 26520, peerPort: 26521 });
   return member.url;
 }
 const kv = async (...args: string[]) => runCli(["kv", "--endpoints", await url(), ...args]);
