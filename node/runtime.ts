@@ -25,23 +25,12 @@ export interface ServeOptions {
   readonly fetch: (req: Request, rawTarget?: string) => Response | Promise<Response>;
 }
 
-/** The part of node:worker_threads' Worker the daemon uses. */
-export interface WorkerHandle {
-  postMessage(m: unknown): void;
-  on(ev: "message" | "error", f: (m: never) => void): void;
-  once(ev: "message" | "error", f: (m: never) => void): void;
-  off(ev: "message" | "error", f: (m: never) => void): void;
-  terminate(): Promise<number>;
-}
-
 export interface Runtime {
   readonly name: "deno" | "node";
   readonly version: string;
   openSqlite(path: string): SqliteDb;
   kyselyDialect(db: SqliteDb): Dialect;
   serve(opts: ServeOptions): Promise<HttpServer>;
-  /** Starts a worker thread running the TypeScript module at `url`, with `data` as its workerData. */
-  startWorker(url: URL, data: unknown): WorkerHandle;
 }
 
 export async function loadRuntime(): Promise<Runtime> {

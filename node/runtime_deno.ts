@@ -4,8 +4,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { SqliteDialect } from "kysely";
 import type { SqliteDb } from "./sqlite.ts";
-import { Worker } from "node:worker_threads";
-import type { HttpServer, Runtime, ServeOptions, WorkerHandle } from "./runtime.ts";
+import type { HttpServer, Runtime, ServeOptions } from "./runtime.ts";
 
 declare const Deno: {
   version: { deno: string };
@@ -75,9 +74,4 @@ async function serve(opts: ServeOptions): Promise<HttpServer> {
   };
 }
 
-// Deno runs TypeScript in workers as it does on the main thread.
-function startWorker(url: URL, data: unknown): WorkerHandle {
-  return new Worker(url, { workerData: data }) as unknown as WorkerHandle;
-}
-
-export const runtime: Runtime = { name: "deno", version: Deno.version.deno, openSqlite, kyselyDialect, serve, startWorker };
+export const runtime: Runtime = { name: "deno", version: Deno.version.deno, openSqlite, kyselyDialect, serve };

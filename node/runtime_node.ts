@@ -7,8 +7,7 @@ import type { ServerResponse } from "node:http";
 import { type Http2Bindings, type HttpBindings, serve as honoServe } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { SqliteDb } from "./sqlite.ts";
-import { Worker } from "node:worker_threads";
-import type { HttpServer, Runtime, ServeOptions, WorkerHandle } from "./runtime.ts";
+import type { HttpServer, Runtime, ServeOptions } from "./runtime.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -65,11 +64,4 @@ function serve(opts: ServeOptions): Promise<HttpServer> {
   });
 }
 
-// A Node worker does not inherit tsx's loader, so a small bootstrap registers it before importing
-// the TypeScript module.
-function startWorker(url: URL, data: unknown): WorkerHandle {
-  const boot = `import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: data }) as unknown as WorkerHandle;
-}
-
-export const runtime: Runtime = { name: "node", version: process.versions.node, openSqlite, kyselyDialect, serve, startWorker };
+export const runtime: Runtime = { name: "node", version: process.versions.node, openSqlite, kyselyDialect, serve };
