@@ -609,8 +609,8 @@ export function withRepairHint(e: CorruptEntryError, dataDir: string): CorruptEn
     e.index,
     e.message.replace(/^log entry \d+ is corrupt: /, "") +
       `. The member cannot start on a damaged log. Inspect it with "coreplane log verify --data-dir ${dataDir}", ` +
-      `then drop the damaged tail with "coreplane log repair --data-dir ${dataDir} --truncate-after ${e.index - 1}" ` +
-      `(entries after ${e.index - 1} are lost on this member; in a cluster they are copied back from the leader)`,
+      `then drop the damaged tail with the command verify prints, e.g. "coreplane log repair --data-dir ${dataDir} --truncate-after ${e.index - 1} --force" ` +
+      `(--force because acknowledged entries after ${e.index - 1} are lost on this member; in a cluster they are copied back from the leader)`,
   );
   return out;
 }
