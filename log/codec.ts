@@ -6,7 +6,10 @@
 // bytes 5..end = CBOR of [timeMs, proposer, requestId, command]. An empty Entry.data is the
 // leader's no-op and carries no envelope.
 
-import { Decoder, Encoder } from "cbor-x";
+// The "encode"/"decode" entry points are cbor-x in plain JavaScript: its main entry loads the
+// native cbor-extract addon, which Deno cannot load (the process dies with a symbol error).
+import { Encoder } from "cbor-x/encode";
+import { Decoder } from "cbor-x/decode";
 import { crc32 } from "../internal/crc32.ts";
 import type { EpochMs, Index, NodeId } from "../internal/brand.ts";
 

@@ -5,7 +5,10 @@
 // Timing uses performance.now(), which is fine here: this is a script, not pure code or a test.
 
 import process from "node:process";
-import { Decoder, Encoder } from "cbor-x";
+// The "encode"/"decode" entry points are cbor-x in plain JavaScript: its main entry loads the
+// native cbor-extract addon, which Deno cannot load (the process dies with a symbol error).
+import { Encoder } from "cbor-x/encode";
+import { Decoder } from "cbor-x/decode";
 import { kvProjection, type KvState } from "../../projections/kv.ts";
 
 const n = Number(process.argv[2] ?? 1_000_000);

@@ -4,7 +4,10 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { Decoder, Encoder } from "cbor-x";
+// The "encode"/"decode" entry points are cbor-x in plain JavaScript: its main entry loads the
+// native cbor-extract addon, which Deno cannot load (the process dies with a symbol error).
+import { Encoder } from "cbor-x/encode";
+import { Decoder } from "cbor-x/decode";
 import type { KvCommand } from "../../projections/command.ts";
 import { kvGet, kvNextExpirationMs, kvNodeCount, kvProjection, type KvState } from "../../projections/kv.ts";
 import { kvBootstrapCommands } from "../../projections/kv.ts";
