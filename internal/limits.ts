@@ -14,8 +14,6 @@ export const limits = Object.freeze({
   watchersMax: 1_000_000,
   /** Proposals waiting for commit before new ones are refused with a busy error. */
   pendingProposalsMax: 100_000,
-  /** Entries taken into one Ready (one SQLite transaction). */
-  readyEntriesMax: 4096,
   /** Bytes of entries per append message (etcd: 1 MiB). */
   appendBytesMax: 1024 * 1024,
   /** Append messages in flight per follower (etcd: 512). */

@@ -7,6 +7,7 @@
 import { parseFlags, strFlag, UsageError } from "./cli_args.ts";
 import { ConnectionError, endpointsOf, request } from "./cli_http.ts";
 import { type CliIo, ExitCode } from "./cli.ts";
+import type { ClusterStatusJson } from "../api/cluster.ts";
 
 const TIMEOUT_MS = 2000;
 
@@ -30,22 +31,7 @@ log entries it stores, and the log's size on disk.
 Exit codes: 0 healthy, 2 no endpoint answered, 5 some did not answer or there is no leader.
 `;
 
-interface StatusJson {
-  id: string;
-  name: string;
-  clusterId: string;
-  state: string;
-  term: number;
-  leader: string;
-  commitIndex: number;
-  appliedIndex: number;
-  snapshotIndex: number;
-  firstIndex: number;
-  lastIndex: number;
-  logBytesOnDisk: number;
-}
-
-type Row = { endpoint: string } & (StatusJson | { error: string });
+type Row = { endpoint: string } & (ClusterStatusJson | { error: string });
 
 export async function runCluster(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
@@ -69,7 +55,7 @@ export async function runCluster(argv: string[], io: CliIo): Promise<number> {
     const rows = await Promise.all(endpoints.map((ep) => statusOf(ep)));
     if (values.json) io.out(JSON.stringify(rows) + "\n");
     else io.out(table(rows));
-    const ok = rows.filter((r): r is { endpoint: string } & StatusJson => !("error" in r));
+    const ok = rows.filter((r): r is { endpoint: string } & ClusterStatusJson => !("error" in r));
     if (ok.length === 0) {
       io.err(`no endpoint answered: ${rows.map((r) => ("error" in r ? r.error : "")).join("; ")}\n`);
       return ExitCode.badConnection;
@@ -93,7 +79,7 @@ async function statusOf(endpoint: string): Promise<Row> {
   try {
     const r = await request([endpoint], { method: "GET", path: "/v1/cluster/status", timeoutMs: TIMEOUT_MS });
     if (r.status !== 200) return { endpoint, error: `HTTP ${r.status}: ${r.body.trim().slice(0, 200)}` };
-    return { endpoint, ...(JSON.parse(r.body) as StatusJson) };
+    return { endpoint, ...(JSON.parse(r.body) as ClusterStatusJson) };
   } catch (e) {
     if (e instanceof ConnectionError) return { endpoint, error: e.attempts[0] ?? e.message };
     return { endpoint, error: (e as Error).message };
@@ -145,7 +131,7 @@ function table(rows: Row[]): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd() + "\n";
   let out = line(head);
   for (const b of body) out += line(b);
-  const cluster = rows.find((r): r is { endpoint: string } & StatusJson => !("error" in r))?.clusterId;
+  const cluster = rows.find((r): r is { endpoint: string } & ClusterStatusJson => !("error" in r))?.clusterId;
   if (cluster) out += `cluster ${cluster}\n`;
   for (const e of errors) out += `unreachable: ${e}\n`;
   return out;

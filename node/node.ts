@@ -19,7 +19,7 @@ import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../api/deps.t
 import { NodeError } from "../api/deps.ts";
 import { applyCommand, createStates, type States } from "../projections/apply.ts";
 import type { Command } from "../projections/command.ts";
-import { kvBootstrapCommands, type KvResult, type KvState, kvGet, kvNextExpirationMs } from "../projections/kv.ts";
+import { kvBootstrapCommands, type KvResult, type KvState, kvNextExpirationMs } from "../projections/kv.ts";
 import { decodeSnapshot, encodeSnapshot } from "../projections/snapshot.ts";
 import type { Config } from "./config.ts";
 import { clusterIdFor, memberIdFor } from "./ids.ts";
@@ -595,11 +595,6 @@ export class Node implements ApiDeps {
     this.#log.error("fatal", { error: err.message, stack: e.stack });
     this.stop();
     this.#onFatal(err);
-  }
-
-  /** True when the key exists in the kv projection (used by tests and the CLI). */
-  hasKey(path: string): boolean {
-    return kvGet(this.kvState(), path, { recursive: false, sorted: false }, this.clock.nowMs()).type === "event";
   }
 }
 

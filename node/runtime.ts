@@ -28,7 +28,8 @@ export interface ServeOptions {
 export interface Runtime {
   readonly name: "deno" | "node";
   readonly version: string;
-  openSqlite(path: string): SqliteDb;
+  /** Opens an SQLite file; readOnly opens an existing file that no statement can change. */
+  openSqlite(path: string, opts?: { readOnly?: boolean }): SqliteDb;
   kyselyDialect(db: SqliteDb): Dialect;
   serve(opts: ServeOptions): Promise<HttpServer>;
 }

@@ -14,8 +14,8 @@ declare const Deno: {
   ): { finished: Promise<void>; shutdown(): Promise<void>; addr: { port: number; hostname: string } };
 };
 
-function openSqlite(path: string): SqliteDb {
-  return new DatabaseSync(path) as unknown as SqliteDb;
+function openSqlite(path: string, opts?: { readOnly?: boolean }): SqliteDb {
+  return new DatabaseSync(path, { readOnly: opts?.readOnly === true }) as unknown as SqliteDb;
 }
 
 // kysely's SqliteDialect expects better-sqlite3's shape: statements with `reader`, and

@@ -11,9 +11,10 @@ import type { HttpServer, Runtime, ServeOptions } from "./runtime.ts";
 
 const require = createRequire(import.meta.url);
 
-function openSqlite(path: string): SqliteDb {
+function openSqlite(path: string, opts?: { readOnly?: boolean }): SqliteDb {
   const Database = require("better-sqlite3");
-  return new Database(path) as SqliteDb;
+  const ro = opts?.readOnly === true;
+  return new Database(path, ro ? { readonly: true, fileMustExist: true } : {}) as SqliteDb;
 }
 
 function kyselyDialect(db: SqliteDb): SqliteDialect {

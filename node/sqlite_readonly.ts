@@ -2,19 +2,12 @@
 // export, verify), so looking at a log can never change it: no migration, no checkpoint on close,
 // no write even by mistake. Also the probe that tells whether a member holds the file.
 // Must not be used by the daemon (storage_sqlite.ts opens read-write), and must not grow queries.
-//
-// Why the runtime branch lives here: Runtime.openSqlite has no read-only option and runtime_*.ts
-// belong to another owner; the branch is two lines per driver. It belongs in Runtime as
-// openSqlite(path, { readOnly }) when that file next changes.
 
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Runtime } from "./runtime.ts";
 import type { SqliteDb } from "./sqlite.ts";
 import { DB_FILE } from "./storage_sqlite.ts";
-
-const require = createRequire(import.meta.url);
 
 /** A data dir that is missing or holds no log: the operator gave the wrong path. */
 export class NoLogError extends Error {
@@ -31,14 +24,8 @@ export function dbPathOf(dataDir: string): string {
 }
 
 /** Opens `<dataDir>/coreplane.db` read-only. */
-export async function openSqliteReadOnly(rt: Runtime, dataDir: string): Promise<SqliteDb> {
-  const path = dbPathOf(dataDir);
-  if (rt.name === "deno") {
-    const { DatabaseSync } = await import("node:sqlite");
-    return new DatabaseSync(path, { readOnly: true }) as unknown as SqliteDb;
-  }
-  const Database = require("better-sqlite3");
-  return new Database(path, { readonly: true, fileMustExist: true }) as SqliteDb;
+export function openSqliteReadOnly(rt: Runtime, dataDir: string): Promise<SqliteDb> {
+  return Promise.resolve(rt.openSqlite(dbPathOf(dataDir), { readOnly: true }));
 }
 
 /**

@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { Kysely } from "kysely";
 import { assert } from "../internal/assert.ts";
 import type { Index, Term } from "../internal/brand.ts";
-import { checkEnvelope, CorruptEntryError, decodeCbor, encodeCbor } from "../log/codec.ts";
+import { decodeCbor, encodeCbor } from "../log/codec.ts";
 import { CompactedError, type InitialState, type LogStorage, UnavailableError } from "../log/storage.ts";
 import type { ConfState, Entry, EntryType, HardState, Snapshot } from "../log/types.ts";
 import type { Runtime } from "./runtime.ts";
 import { migrate, type Schema } from "./schema.ts";
 import type { SqliteDb, SqliteStatement } from "./sqlite.ts";
-import { StorageError, toStorageError } from "./sqlite.ts";
+import { toStorageError } from "./sqlite.ts";
 
 export const DB_FILE = "coreplane.db";
 const TAIL_CACHE_ENTRIES = 16_384;
@@ -310,25 +310,6 @@ export class SqliteStorage implements LogStorage {
     return n;
   }
 
-  /**
-   * Checks every stored entry: index continuity from the first index and the envelope CRC.
-   * Returns the first problem found, or undefined.
-   */
-  verify(onProgress?: (index: Index) => void): CorruptEntryError | undefined {
-    let expect = this.firstIndex();
-    for (const e of this.iterate(this.firstIndex(), this.#last)) {
-      if (e.index !== expect) return new CorruptEntryError(expect, `missing (next stored entry is ${e.index})`);
-      try {
-        checkEnvelope(e.data, e.index);
-      } catch (err) {
-        return err as CorruptEntryError;
-      }
-      if ((e.index & 0xffff) === 0) onProgress?.(e.index);
-      expect++;
-    }
-    return undefined;
-  }
-
   /** Deletes every entry after `index` (operator repair of a torn tail). */
   truncateAfter(index: Index): number {
     const before = this.#last;
@@ -360,7 +341,6 @@ export class SqliteStorage implements LogStorage {
   }
 }
 
-export { StorageError };
 
 /**
  * WAL, and an fsync of the WAL at every commit (synchronous=FULL): a write is acknowledged only

@@ -442,18 +442,7 @@ function storeDelete(s: KvState, path: string, dir: boolean, recursive: boolean,
     if (!dir) return fail(kvError(Ecode.NotFile, path, s.currentIndex));
     if ((n.data as Children).size > 0 && !recursive) return fail(kvError(Ecode.DirNotEmpty, path, s.currentIndex));
   }
-  const next = s.currentIndex + 1;
-  const prevNode = renderNode(n, path, nowMs);
-  removeNode(s, n);
-  s.currentIndex = next;
-  const event: KvEvent = {
-    action: "delete",
-    node: eventNode(path, undefined, nIsDir, null, nowMs, next, n.createdIndex),
-    prevNode,
-    index: next,
-  };
-  s.history.add(event);
-  return withRemoved({ type: "event", event }, n);
+  return removeWithEvent(s, n, path, "delete", nIsDir, nowMs);
 }
 
 function storeCompareAndDelete(s: KvState, path: string, prevValue: string, prevIndex: number, nowMs: number): KvResult {
@@ -464,16 +453,16 @@ function storeCompareAndDelete(s: KvState, path: string, prevValue: string, prev
   if (isDir(n)) return fail(kvError(Ecode.NotFile, path, s.currentIndex));
   const cause = compareFailCause(n, prevValue, prevIndex);
   if (cause !== null) return fail(kvError(Ecode.TestFailed, cause, s.currentIndex));
+  return removeWithEvent(s, n, path, "compareAndDelete", false, nowMs);
+}
+
+/** The common end of delete and compareAndDelete: take the next index, detach, record the event. */
+function removeWithEvent(s: KvState, n: TreeNode, path: string, action: KvAction, dir: boolean, nowMs: number): KvResult {
   const next = s.currentIndex + 1;
   const prevNode = renderNode(n, path, nowMs);
   removeNode(s, n);
   s.currentIndex = next;
-  const event: KvEvent = {
-    action: "compareAndDelete",
-    node: eventNode(path, undefined, false, null, nowMs, next, n.createdIndex),
-    prevNode,
-    index: next,
-  };
+  const event: KvEvent = { action, node: eventNode(path, undefined, dir, null, nowMs, next, n.createdIndex), prevNode, index: next };
   s.history.add(event);
   return withRemoved({ type: "event", event }, n);
 }

@@ -97,6 +97,43 @@ function track(child: ChildProcess, url: string, dataDir: string): Proc {
   };
 }
 
+/** etcd's member flags, which coreplane shares: one member, client and peer URLs on loopback. */
+function memberFlags(name: string, dataDir: string, client: string, peer: string): string[] {
+  return [
+    "--name", name,
+    "--data-dir", dataDir,
+    "--listen-client-urls", client,
+    "--advertise-client-urls", client,
+    "--listen-peer-urls", peer,
+    "--initial-advertise-peer-urls", peer,
+    "--initial-cluster", `${name}=${peer}`,
+  ];
+}
+
+/** Spawns a server in its own process group and resolves once its /health answers 200. */
+async function startServer(
+  cmd: string,
+  args: string[],
+  client: string,
+  dataDir: string,
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<Proc> {
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const p = track(child, client, dataDir);
+  try {
+    await waitHealthy(client, child, p.output, opts.timeoutMs ?? 30_000);
+  } catch (e) {
+    await p.kill();
+    throw e;
+  }
+  return p;
+}
+
 export interface CoreplaneOptions {
   readonly clientPort: number;
   readonly peerPort: number;
@@ -108,58 +145,22 @@ export interface CoreplaneOptions {
 }
 
 /** Starts `coreplane serve` and resolves once /health answers 200. */
-export async function startCoreplane(o: CoreplaneOptions): Promise<Proc> {
+export function startCoreplane(o: CoreplaneOptions): Promise<Proc> {
   const dataDir = o.dataDir ?? tempDir("member");
   const client = `http://127.0.0.1:${o.clientPort}`;
-  const peer = `http://127.0.0.1:${o.peerPort}`;
-  const name = o.name ?? "n1";
   const { cmd, args } = mainCommand();
-  const child = spawn(cmd, [
-    ...args,
-    "serve",
-    "--name", name,
-    "--data-dir", dataDir,
-    "--listen-client-urls", client,
-    "--advertise-client-urls", client,
-    "--listen-peer-urls", peer,
-    "--initial-advertise-peer-urls", peer,
-    "--initial-cluster", `${name}=${peer}`,
-    "--log-level", "warn",
-    ...(o.extraArgs ?? []),
-  ], { cwd: repoRoot, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  const p = track(child, client, dataDir);
-  try {
-    await waitHealthy(client, child, p.output, o.timeoutMs ?? 30_000);
-  } catch (e) {
-    await p.kill();
-    throw e;
-  }
-  return p;
+  const flags = memberFlags(o.name ?? "n1", dataDir, client, `http://127.0.0.1:${o.peerPort}`);
+  return startServer(cmd, [...args, "serve", ...flags, "--log-level", "warn", ...(o.extraArgs ?? [])], client, dataDir, {
+    cwd: repoRoot,
+    env: o.env,
+    timeoutMs: o.timeoutMs,
+  });
 }
 
 /** Starts a real etcd 3.4 single member with --enable-v2; resolves once /health answers 200. */
-export async function startEtcd(o: { clientPort: number; peerPort: number; name?: string; timeoutMs?: number }): Promise<Proc> {
+export function startEtcd(o: { clientPort: number; peerPort: number; name?: string; timeoutMs?: number }): Promise<Proc> {
   const dataDir = tempDir("etcd");
   const client = `http://127.0.0.1:${o.clientPort}`;
-  const peer = `http://127.0.0.1:${o.peerPort}`;
-  const name = o.name ?? "n1";
-  const child = spawn("etcd", [
-    "--name", name,
-    "--data-dir", dataDir,
-    "--enable-v2",
-    "--listen-client-urls", client,
-    "--advertise-client-urls", client,
-    "--listen-peer-urls", peer,
-    "--initial-advertise-peer-urls", peer,
-    "--initial-cluster", `${name}=${peer}`,
-    "--log-level", "error",
-  ], { stdio: ["ignore", "pipe", "pipe"], detached: true });
-  const p = track(child, client, dataDir);
-  try {
-    await waitHealthy(client, child, p.output, o.timeoutMs ?? 30_000);
-  } catch (e) {
-    await p.kill();
-    throw e;
-  }
-  return p;
+  const flags = memberFlags(o.name ?? "n1", dataDir, client, `http://127.0.0.1:${o.peerPort}`);
+  return startServer("etcd", [...flags, "--enable-v2", "--log-level", "error"], client, dataDir, { timeoutMs: o.timeoutMs });
 }
