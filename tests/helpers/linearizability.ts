@@ -1,0 +1,398 @@
+// A Porcupine-style linearizability checker (Wing & Gong's search with Lowe's memoisation, as in
+// anishathalye/porcupine's checker.go) and a per-key register model of the etcd v2 key space, used
+// to judge histories recorded by the simulator (tests/log/sim) and by real-process fault tests
+// (tests/cluster). Test code only: it reads a clock for its timeout and must never be imported by
+// the pure folders or by node/. It must not change the histories it is given.
+//
+// How it works: every operation becomes a call entry and a return entry, sorted by time (calls
+// before returns at equal times, so touching intervals count as concurrent: the safe reading of
+// coarse clocks). The search walks a doubly linked list of those entries. At a call it tries to
+// linearize that operation now (model.step with the recorded output); if the step is legal and the
+// pair (set of linearized operations, model state) was not seen before, the operation is lifted out
+// of the list (call and return) and the walk restarts at the head. Reaching a return entry means an
+// operation that must already have taken effect has not: undo the newest choice and try the next
+// call after it. The history is linearizable when the list empties; illegal when there is nothing
+// left to undo. The memo of (bitset, state) cuts the search from orders to sets (Lowe). A model with
+// partition() is checked one part at a time (P-compositionality: a history of independent objects
+// is linearizable iff each object's sub-history is), which is what keeps kv histories cheap.
+
+import { createPrng } from "../../internal/prng.ts";
+
+export interface Operation<I, O> {
+  clientId: number;
+  input: I;
+  call: number;
+  output: O;
+  /** Infinity when the client never learned the outcome (the operation may take effect at any later time, or never). */
+  return: number;
+}
+
+export interface Model<S, I, O> {
+  init(): S;
+  /** Applies input with the observed output to state: [is this output legal here, the state after]. Must not mutate state. */
+  step(state: S, input: I, output: O): [boolean, S];
+  /** Splits a history into independent sub-histories (per key); default: one part. */
+  partition?(history: Operation<I, O>[]): Operation<I, O>[][];
+  /** Must be injective (equal hashes mean equal states): memoisation trusts it. Default JSON.stringify. */
+  hash?(state: S): string;
+}
+
+/** "unknown" = the time limit ran out before an answer. */
+export type CheckResult = "ok" | "illegal" | "unknown";
+
+/** The outcome of one partition, for reports. */
+export interface PartitionReport<I, O> {
+  result: CheckResult;
+  /** The partition's operations, sorted by call time (ties by return time). */
+  operations: Operation<I, O>[];
+  /** The longest prefix of a linearization the search found, in linearization order (complete when ok). */
+  longest: Operation<I, O>[];
+}
+
+export interface CheckReport<I, O> {
+  result: CheckResult;
+  /** Number of partitions the model split the history into. */
+  partitions: number;
+  /** The first partition found illegal (or, when the result is unknown, the one that ran out of time). */
+  failed?: PartitionReport<I, O>;
+  elapsedMs: number;
+}
+
+const NIL = -1;
+
+/** Checks that a history is linearizable with respect to model. timeoutMs 0 or absent = no limit. */
+export function checkOperations<S, I, O>(model: Model<S, I, O>, history: Operation<I, O>[], timeoutMs?: number): CheckResult {
+  return checkOperationsVerbose(model, history, timeoutMs).result;
+}
+
+/** checkOperations with the failing partition and the longest partial linearization, for messages. */
+export function checkOperationsVerbose<S, I, O>(
+  model: Model<S, I, O>,
+  history: Operation<I, O>[],
+  timeoutMs?: number,
+): CheckReport<I, O> {
+  const start = performance.now();
+  const deadline = timeoutMs !== undefined && timeoutMs > 0 ? start + timeoutMs : Infinity;
+  for (const op of history) validate(op);
+  const parts = (model.partition ? model.partition(history) : [history]).filter((p) => p.length > 0);
+  for (const p of parts) for (const op of p) validate(op);
+  // Small parts first: an illegal small part is found before a large one eats the time budget.
+  const order = parts.map((_p, i) => i).sort((a, b) => parts[a].length - parts[b].length || a - b);
+  let timedOut: PartitionReport<I, O> | undefined;
+  for (const i of order) {
+    const ops = parts[i];
+    const r = checkSingle(model, ops, deadline);
+    if (r.result === "ok") continue;
+    const rep: PartitionReport<I, O> = {
+      result: r.result,
+      operations: sortByCall(ops),
+      longest: r.longest.map((id) => ops[id]),
+    };
+    if (r.result === "illegal") {
+      return { result: "illegal", partitions: parts.length, failed: rep, elapsedMs: performance.now() - start };
+    }
+    // Out of time: every later part would be too. No part was found illegal, so the answer is unknown.
+    timedOut = rep;
+    break;
+  }
+  const result: CheckResult = timedOut ? "unknown" : "ok";
+  return { result, partitions: parts.length, failed: timedOut, elapsedMs: performance.now() - start };
+}
+
+function validate<I, O>(op: Operation<I, O>): void {
+  if (!Number.isFinite(op.call)) throw new Error(`linearizability: operation with a non-finite call time: ${show(op)}`);
+  if (Number.isNaN(op.return) || op.return < op.call) {
+    throw new Error(`linearizability: operation returns before it is called: ${show(op)}`);
+  }
+}
+
+function show(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x === Infinity ? "Infinity" : x));
+}
+
+function sortByCall<I, O>(ops: Operation<I, O>[]): Operation<I, O>[] {
+  return ops.slice().sort((a, b) => a.call - b.call || a.return - b.return);
+}
+
+// Zobrist keys for the linearized-set hash: one random 53-bit number per operation, XORed in and out
+// as operations are linearized and undone, so the memo key costs O(1) per step. Collisions are
+// resolved by comparing the bitsets, so the hash's quality only affects speed.
+const zobristCache: number[] = [];
+const zobristPrng = createPrng(0x5eed1);
+function zobrist(n: number): number[] {
+  while (zobristCache.length < n) {
+    const hi = Math.floor(zobristPrng.next() * 0x200000); // 21 bits
+    const lo = Math.floor(zobristPrng.next() * 0x100000000); // 32 bits
+    zobristCache.push(hi * 0x100000000 + lo);
+  }
+  return zobristCache;
+}
+
+function xor53(a: number, b: number): number {
+  const hi = (Math.floor(a / 0x100000000) ^ Math.floor(b / 0x100000000)) >>> 0;
+  const lo = ((a >>> 0) ^ (b >>> 0)) >>> 0;
+  return hi * 0x100000000 + lo;
+}
+
+interface SingleResult {
+  result: CheckResult;
+  /** Operation indices (into the partition) of the longest linearization prefix found. */
+  longest: number[];
+}
+
+function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], deadline: number): SingleResult {
+  const n = ops.length;
+  const hashState = model.hash ? (s: S) => model.hash!(s) : (s: S) => JSON.stringify(s);
+
+  // Entries: 2i = call of op i, 2i+1 = its return. Sorted by time, calls first on ties, then by op
+  // index so the order (and so the search) is deterministic.
+  const order: number[] = new Array(2 * n);
+  for (let i = 0; i < 2 * n; i++) order[i] = i;
+  const timeOf = (e: number) => ((e & 1) === 0 ? ops[e >> 1].call : ops[e >> 1].return);
+  order.sort((a, b) => {
+    const ta = timeOf(a), tb = timeOf(b);
+    if (ta !== tb) return ta < tb ? -1 : 1;
+    if ((a & 1) !== (b & 1)) return (a & 1) - (b & 1);
+    return a - b;
+  });
+
+  // The linked list over positions 0..2n-1 of `order`, with a head sentinel at 2n.
+  const head = 2 * n;
+  const next = new Int32Array(2 * n + 1);
+  const prev = new Int32Array(2 * n + 1);
+  const match = new Int32Array(2 * n + 1).fill(NIL); // call node -> its return node; NIL for returns
+  const opOf = new Int32Array(2 * n + 1).fill(NIL);
+  const nodeOfReturn = new Int32Array(n);
+  for (let pos = 0; pos < 2 * n; pos++) {
+    const e = order[pos];
+    opOf[pos] = e >> 1;
+    if ((e & 1) === 1) nodeOfReturn[e >> 1] = pos;
+  }
+  for (let pos = 0; pos < 2 * n; pos++) {
+    if ((order[pos] & 1) === 0) match[pos] = nodeOfReturn[opOf[pos]];
+    next[pos] = pos + 1 < 2 * n ? pos + 1 : NIL;
+    prev[pos] = pos === 0 ? head : pos - 1;
+  }
+  next[head] = n > 0 ? 0 : NIL;
+  prev[head] = NIL;
+
+  const lift = (e: number) => {
+    // A call always has its return after it, so next[e] is never NIL.
+    next[prev[e]] = next[e];
+    prev[next[e]] = prev[e];
+    const m = match[e];
+    next[prev[m]] = next[m];
+    if (next[m] !== NIL) prev[next[m]] = prev[m];
+  };
+  const unlift = (e: number) => {
+    const m = match[e];
+    next[prev[m]] = m;
+    if (next[m] !== NIL) prev[next[m]] = m;
+    next[prev[e]] = e;
+    prev[next[e]] = e;
+  };
+
+  const words = Math.max(1, Math.ceil(n / 32));
+  const bits = new Uint32Array(words);
+  const z = zobrist(n);
+  let zhash = 0;
+  // memo: state hash -> linearized-set hash -> bitsets seen with that state.
+  const memo = new Map<string, Map<number, Uint32Array[]>>();
+  const seen = (sh: string, zh: number): boolean => {
+    let byZ = memo.get(sh);
+    if (!byZ) {
+      byZ = new Map();
+      memo.set(sh, byZ);
+    }
+    const bucket = byZ.get(zh);
+    if (bucket) {
+      for (const b of bucket) if (equalBits(b, bits)) return true;
+      bucket.push(bits.slice());
+    } else {
+      byZ.set(zh, [bits.slice()]);
+    }
+    return false;
+  };
+
+  const stackNode: number[] = [];
+  const stackState: S[] = [];
+  let longest: number[] = [];
+  let state = model.init();
+  let entry = next[head];
+  let iterations = 0;
+
+  while (next[head] !== NIL) {
+    if ((++iterations & 1023) === 0 && deadline !== Infinity && performance.now() > deadline) {
+      return { result: "unknown", longest };
+    }
+    if (match[entry] !== NIL) {
+      const id = opOf[entry];
+      const op = ops[id];
+      const [legal, after] = model.step(state, op.input, op.output);
+      if (legal) {
+        bits[id >>> 5] |= 1 << (id & 31);
+        const zh = xor53(zhash, z[id]);
+        if (!seen(hashState(after), zh)) {
+          zhash = zh;
+          stackNode.push(entry);
+          stackState.push(state);
+          state = after;
+          lift(entry);
+          entry = next[head];
+          continue;
+        }
+        bits[id >>> 5] &= ~(1 << (id & 31));
+      }
+      entry = next[entry];
+    } else {
+      // A return: the operation it closes must have been linearized before this point.
+      if (stackNode.length === 0) return { result: "illegal", longest };
+      if (stackNode.length > longest.length) longest = stackNode.map((e) => opOf[e]);
+      entry = stackNode.pop()!;
+      state = stackState.pop()!;
+      const id = opOf[entry];
+      bits[id >>> 5] &= ~(1 << (id & 31));
+      zhash = xor53(zhash, z[id]);
+      unlift(entry);
+      entry = next[entry];
+    }
+  }
+  return { result: "ok", longest: stackNode.map((e) => opOf[e]) };
+}
+
+function equalBits(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The key-value model: each key is an independent register (etcd v2 keys are independent objects
+// for the operations recorded here), so the history is partitioned per key and the state is the
+// key's value, null when absent.
+
+export type KvInput =
+  | { op: "get"; key: string }
+  | { op: "put"; key: string; value: string }
+  | { op: "cas"; key: string; prev: string; value: string }
+  | { op: "delete"; key: string };
+export type KvOutput = { ok: boolean; value?: string | null } | { unknown: true };
+
+function isUnknown(o: KvOutput): o is { unknown: true } {
+  return (o as { unknown?: boolean }).unknown === true;
+}
+
+/**
+ * get: legal iff output.value (null or missing = absent) is the current value; `ok` is not looked at.
+ * put: legal iff ok is true; sets the value. cas: ok must equal (current === prev); sets the value when
+ * it succeeds. delete: ok must equal (the key exists); removes it.
+ * Unknown outcome ({unknown: true}): legal in any state and applies the operation's effect. "Never took
+ * effect" needs no second branch: partition() gives unknown operations return = Infinity, so the search
+ * may always place them after everything else, where their effect is invisible. Unknown gets are
+ * dropped by partition() (they constrain nothing).
+ */
+export const kvModel: Model<string | null, KvInput, KvOutput> = {
+  init: () => null,
+  step(state, input, output) {
+    const unknown = isUnknown(output);
+    const out = output as { ok: boolean; value?: string | null };
+    switch (input.op) {
+      case "get":
+        return [unknown || (out.value ?? null) === state, state];
+      case "put":
+        return [unknown || out.ok === true, input.value];
+      case "cas": {
+        const hit = state === input.prev;
+        return [unknown || out.ok === hit, hit ? input.value : state];
+      }
+      case "delete":
+        return [unknown || out.ok === (state !== null), null];
+    }
+  },
+  partition(history) {
+    const byKey = new Map<string, Operation<KvInput, KvOutput>[]>();
+    for (const op of history) {
+      let o = op;
+      if (isUnknown(op.output)) {
+        if (op.input.op === "get") continue;
+        // An unknown write may still commit long after the client gave up on it.
+        if (op.return !== Infinity) o = { ...op, return: Infinity };
+      }
+      let part = byKey.get(op.input.key);
+      if (!part) byKey.set(op.input.key, (part = []));
+      part.push(o);
+    }
+    return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
+  },
+  hash: (state) => (state === null ? "-" : "=" + state),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Explanations: what a failing test prints.
+
+/** One line for a kv operation, e.g. `c2 [10, 15] cas(k1, "a" -> "b") => ok`. */
+export function describeKvOperation(op: Operation<KvInput, KvOutput>): string {
+  const i = op.input;
+  const q = (s: string | null | undefined) => (s === null || s === undefined ? "absent" : JSON.stringify(s));
+  let what: string;
+  switch (i.op) {
+    case "get": what = `get(${i.key})`; break;
+    case "put": what = `put(${i.key}, ${q(i.value)})`; break;
+    case "cas": what = `cas(${i.key}, ${q(i.prev)} -> ${q(i.value)})`; break;
+    case "delete": what = `delete(${i.key})`; break;
+  }
+  let res: string;
+  if (isUnknown(op.output)) res = "unknown";
+  else if (i.op === "get") res = q(op.output.value);
+  else res = op.output.ok ? "ok" : "failed";
+  const ret = op.return === Infinity ? "never" : String(op.return);
+  return `c${op.clientId} [${op.call}, ${ret}] ${what} => ${res}`;
+}
+
+export interface ExplainOptions<I, O> {
+  describe?: (op: Operation<I, O>) => string;
+  /** A name for a partition (the kv model's: its key). */
+  label?: (ops: Operation<I, O>[]) => string;
+  /** Most operation lines printed; a window around the first operation left out of the longest linearization. */
+  maxLines?: number;
+}
+
+/**
+ * A few lines a person can debug from: the failing partition, its operations sorted by call time,
+ * each marked with its place in the longest linearization the search found (`#k`) or `--` if it is
+ * not in it. Returns "" when the report's result is ok.
+ */
+export function explainReport<I, O>(report: CheckReport<I, O>, options: ExplainOptions<I, O> = {}): string {
+  const f = report.failed;
+  if (report.result === "ok" || !f) return "";
+  const describe = options.describe ?? ((op: Operation<I, O>) => show(op));
+  const maxLines = options.maxLines ?? 60;
+  const label = options.label ? options.label(f.operations) : "";
+  const place = new Map<Operation<I, O>, number>();
+  f.longest.forEach((op, k) => place.set(op, k + 1));
+  const head = report.result === "illegal"
+    ? `not linearizable: partition ${label}(${f.operations.length} operations) has no linearization; ` +
+      `the longest found covers ${f.longest.length} of them`
+    : `linearizability unknown: ran out of time on partition ${label}(${f.operations.length} operations) ` +
+      `after ${Math.round(report.elapsedMs)} ms`;
+  const lines = f.operations.map((op) => `  ${(place.has(op) ? "#" + place.get(op) : "--").padStart(5)} ${describe(op)}`);
+  let from = 0, to = lines.length;
+  if (lines.length > maxLines) {
+    const firstOut = Math.max(0, f.operations.findIndex((op) => !place.has(op)));
+    from = Math.max(0, Math.min(firstOut - Math.floor(maxLines / 2), lines.length - maxLines));
+    to = from + maxLines;
+  }
+  const out = [head, "  (#k: k-th in the longest linearization; --: not in it)"];
+  if (from > 0) out.push(`  ... ${from} earlier operations`);
+  out.push(...lines.slice(from, to));
+  if (to < lines.length) out.push(`  ... ${lines.length - to} later operations`);
+  return out.join("\n");
+}
+
+/** Checks a kv history; on failure returns the explanation (see explainReport), "" when it is linearizable. */
+export function explainKv(history: Operation<KvInput, KvOutput>[], timeoutMs?: number): string {
+  const report = checkOperationsVerbose(kvModel, history, timeoutMs);
+  return explainReport(report, {
+    describe: describeKvOperation,
+    label: (ops) => (ops.length > 0 ? `key ${JSON.stringify(ops[0].input.key)} ` : ""),
+  });
+}
