@@ -1,8 +1,8 @@
 // The native cluster status endpoint, GET /v1/cluster/status: this member's Raft view (id, name,
 // term, leader, commit/applied/snapshot index, first/last log index, log bytes on disk) as one
-// JSON object, for operators and the bench. Must not do I/O: it only renders deps.status().
+// JSON object, plus on the leader every member's replication progress, for operators and the bench. Must not do I/O: it only renders deps.status().
 
-import type { ApiDeps, RaftStatus } from "./deps.ts";
+import type { ApiDeps, MemberInfo, RaftStatus } from "./deps.ts";
 import { errorResponse, baseHeaders, reply } from "./http.ts";
 import { methodNotAllowedReply } from "./errors.ts";
 
@@ -20,9 +20,11 @@ export interface ClusterStatusJson {
   firstIndex: number;
   lastIndex: number;
   logBytesOnDisk: number;
+  /** The members, each with the leader's view of its log when this member leads. */
+  members: { id: string; name: string; peerURLs: string[]; clientURLs: string[]; match?: number; next?: number; progress?: string }[];
 }
 
-export function clusterStatusJson(st: RaftStatus): ClusterStatusJson {
+export function clusterStatusJson(st: RaftStatus, members: readonly MemberInfo[] = []): ClusterStatusJson {
   return {
     id: st.id,
     name: st.name,
@@ -36,6 +38,13 @@ export function clusterStatusJson(st: RaftStatus): ClusterStatusJson {
     firstIndex: st.firstIndex,
     lastIndex: st.lastIndex,
     logBytesOnDisk: st.logBytesOnDisk,
+    members: members.map((m) => {
+      const p = st.progress?.[m.id];
+      return {
+        id: m.id, name: m.name, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs],
+        ...(p ? { match: p.match, next: p.next, progress: p.state } : {}),
+      };
+    }),
   };
 }
 
@@ -45,5 +54,5 @@ export function serveClusterStatus(deps: ApiDeps, req: Request, origin: string |
   if (req.method !== "GET" && !head) return errorResponse(origin, methodNotAllowedReply(), false, { allow: "GET,HEAD" });
   const h = baseHeaders(origin);
   h["content-type"] = "application/json";
-  return reply(200, h, JSON.stringify(clusterStatusJson(deps.status())) + "\n", head);
+  return reply(200, h, JSON.stringify(clusterStatusJson(deps.status(), deps.members())) + "\n", head);
 }

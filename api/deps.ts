@@ -33,6 +33,8 @@ export interface RaftStatus {
   readonly leaderStartTime: string;
   readonly recvAppendRequestCnt: number;
   readonly sendAppendRequestCnt: number;
+  /** On the leader: each member's replication progress (state is "StateProbe", "StateReplicate" or "StateSnapshot"). */
+  readonly progress?: Readonly<Record<NodeId, { match: Index; next: Index; state: string }>>;
 }
 
 /** Per-operation success/failure counters, as etcd's /v2/stats/store reports them (kept by api/). */
@@ -62,7 +64,10 @@ export type NodeErrorCode =
   | "node/busy" // too many pending proposals
   | "node/stopped"
   | "node/disk-full" // ENOSPC: the write was not made durable
-  | "node/storage"; // any other storage failure
+  | "node/storage" // any other storage failure
+  | "node/member-not-found" // a membership change names an id that is not a member
+  | "node/member-removed" // the id was removed and cannot come back
+  | "node/member-change-pending"; // another membership change is not applied yet
 
 export class NodeError extends Error {
   override name = "NodeError";
@@ -71,6 +76,13 @@ export class NodeError extends Error {
     super(message);
     this.code = code;
   }
+}
+
+/** What the leader knows of one follower, as etcd's /v2/stats/leader reports it (times in ms). */
+export interface FollowerStats {
+  readonly id: NodeId;
+  readonly latency: { current: number; average: number; standardDeviation: number; minimum: number; maximum: number };
+  readonly counts: { fail: number; success: number };
 }
 
 /** Receives events as entries are applied; the watch hub implements it. */
@@ -89,6 +101,14 @@ export interface ApiDeps {
   linearizableRead(): Promise<void>;
   status(): RaftStatus;
   members(): readonly MemberInfo[];
+  /** Adds a member with these peer URLs through the log; resolves with it once applied here. Rejects with NodeError. */
+  addMember(peerURLs: readonly string[]): Promise<MemberInfo>;
+  /** Removes a member through the log; resolves once applied here. Rejects with NodeError. */
+  removeMember(id: NodeId): Promise<void>;
+  /** Changes a member's peer URLs through the log; resolves once applied here. Rejects with NodeError. */
+  updateMember(id: NodeId, peerURLs: readonly string[]): Promise<void>;
+  /** Per follower, on the leader only (empty elsewhere). */
+  followerStats(): readonly FollowerStats[];
   /** Register for applied kv results (used once, by the api's watch hub). */
   subscribe(sink: KvEventSink): void;
 }

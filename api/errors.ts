@@ -52,6 +52,9 @@ const nodeErrorCauses: Readonly<Record<NodeErrorCode, string>> = {
   "node/stopped": "etcdserver: server stopped",
   "node/disk-full": "etcdserver: disk is full: no space left on device (the write was not made durable)",
   "node/storage": "etcdserver: storage failure",
+  "node/member-not-found": "membership: member not found",
+  "node/member-removed": "membership: ID removed",
+  "node/member-change-pending": "etcdserver: a membership change is already in progress; retry once it is applied",
 };
 
 /** The 300 cause for a node failure; storage failures append the node's message. */
@@ -103,9 +106,20 @@ export const apiErrors = Object.freeze({
   /** A member-create body etcd cannot read: Go's JSON or URL error text (member_request.ts). */
   badMemberRequest: (message: string) => messageReply(400, message),
   peerUrlExists: () => messageReply(409, "membership: peerURL exists"),
-  /** Membership changes go through a later issue; until then a 5xx, so clients do not retry it as success. */
-  membershipUnsupported: () => messageReply(500, "membership changes are not supported by this member yet"),
 });
+
+/** A failed membership change, as etcd's v2 members handler writes it (httptypes.HTTPError). */
+export function memberFailureReply(err: unknown, id: string): ErrorReply {
+  if (!(err instanceof NodeError)) throw err;
+  switch (err.code) {
+    case "node/member-not-found":
+      return apiErrors.noSuchMember(id);
+    case "node/member-removed":
+      return messageReply(410, "membership: ID removed");
+    default:
+      return messageReply(500, nodeErrorCause(err));
+  }
+}
 
 /** Go's http.NotFound. */
 export function notFoundReply(): ErrorReply {

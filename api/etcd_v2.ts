@@ -18,6 +18,7 @@ import {
   bodyTooLargeReply,
   type ErrorReply,
   kvErrorReply,
+  memberFailureReply,
   methodNotAllowedReply,
   nodeFailureReply,
   requestErrorReply,
@@ -506,7 +507,15 @@ export async function serveMembers(ctx: EtcdV2Context, req: Request, origin: str
     const inUse = new Set<string>();
     for (const m of deps.members()) for (const u of m.peerURLs) inUse.add(u);
     if (parsed.peerURLs.some((u) => inUse.has(u))) return errorResponse(origin, apiErrors.peerUrlExists(), false, cid);
-    return errorResponse(origin, apiErrors.membershipUnsupported(), false, cid);
+    try {
+      const m = await deps.addMember(parsed.peerURLs);
+      const h = baseHeaders(origin);
+      h["content-type"] = JSON_TYPE;
+      Object.assign(h, cid);
+      return new Response(memberJson(m) + "\n", { status: 201, headers: h });
+    } catch (e) {
+      return errorResponse(origin, memberFailureReply(e, ""), false, cid);
+    }
   }
   // PUT and DELETE name a member.
   if (sub === "") return errorResponse(origin, methodNotAllowedReply(), false, cid);
@@ -514,7 +523,29 @@ export async function serveMembers(ctx: EtcdV2Context, req: Request, origin: str
   if (id === undefined || !deps.members().some((m) => m.id === id)) {
     return errorResponse(origin, apiErrors.noSuchMember(id ?? sub), false, cid);
   }
-  return errorResponse(origin, apiErrors.membershipUnsupported(), false, cid);
+  try {
+    if (method === "DELETE") {
+      await deps.removeMember(id);
+    } else {
+      let ct = req.headers.get("content-type") ?? "";
+      const semi = ct.indexOf(";");
+      if (semi >= 0) ct = ct.slice(0, semi).trim().toLowerCase();
+      if (ct !== "application/json") return errorResponse(origin, apiErrors.badMembersContentType(ct), false, cid);
+      const body = await readBody(req, ctx.requestBodyBytesMax);
+      if (body === undefined) return errorResponse(origin, apiErrors.badMemberRequest("http: request body too large"), false, cid);
+      const parsed = parseMemberCreateRequest(body);
+      if (!parsed.ok) return errorResponse(origin, apiErrors.badMemberRequest(parsed.message), false, cid);
+      const inUse = new Set<string>();
+      for (const m of deps.members()) if (m.id !== id) for (const u of m.peerURLs) inUse.add(u);
+      if (parsed.peerURLs.some((u) => inUse.has(u))) return errorResponse(origin, apiErrors.peerUrlExists(), false, cid);
+      await deps.updateMember(id, parsed.peerURLs);
+    }
+  } catch (e) {
+    return errorResponse(origin, memberFailureReply(e, id), false, cid);
+  }
+  const h = baseHeaders(origin);
+  Object.assign(h, cid);
+  return new Response(null, { status: 204, headers: h });
 }
 
 function jsonOk(origin: string | null, body: string, extra?: Record<string, string>): Response {
@@ -567,17 +598,19 @@ export function serveStatsSelf(ctx: EtcdV2Context, req: Request, origin: string 
   return jsonOk(origin, body);
 }
 
-/** The leader's follower stats. We keep no per-follower latency yet, so each follower shows zeros. */
+/** The leader's follower stats: heartbeat round trips (ms) and message successes/failures per follower. */
 export function serveStatsLeader(ctx: EtcdV2Context, req: Request, origin: string | null): Response {
   const bad = getOnly(req, origin);
   if (bad !== undefined) return bad;
   const st = ctx.deps.status();
   if (st.state !== "StateLeader") return errorResponse(origin, apiErrors.notLeader(), false);
   let followers = "";
-  for (const m of ctx.deps.members()) {
-    if (m.id === st.id) continue;
-    followers += (followers === "" ? "" : ",") + goJsonString(m.id) +
-      ':{"latency":{"current":0,"average":0,"standardDeviation":0,"minimum":0,"maximum":0},"counts":{"fail":0,"success":0}}';
+  for (const f of ctx.deps.followerStats()) {
+    const l = f.latency;
+    followers += (followers === "" ? "" : ",") + goJsonString(f.id) + ':{"latency":{"current":' + goFloat(l.current) +
+      ',"average":' + goFloat(l.average) + ',"standardDeviation":' + goFloat(l.standardDeviation) + ',"minimum":' +
+      goFloat(l.minimum) + ',"maximum":' + goFloat(l.maximum) + '},"counts":{"fail":' + f.counts.fail + ',"success":' +
+      f.counts.success + "}}";
   }
   return jsonOk(origin, '{"leader":' + goJsonString(st.id) + ',"followers":{' + followers + "}}");
 }
@@ -586,6 +619,11 @@ export function serveStatsStore(ctx: EtcdV2Context, req: Request, origin: string
   const bad = getOnly(req, origin);
   if (bad !== undefined) return bad;
   return jsonOk(origin, ctx.stats.json(ctx.hub.count));
+}
+
+/** A float64 as Go's encoding/json writes one (shortest form; no exponent for ordinary values). */
+function goFloat(n: number): string {
+  return Number.isFinite(n) ? String(n) : "0";
 }
 
 /** The versions etcd 3.4.23 reports, so clients that check them accept us. */

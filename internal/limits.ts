@@ -30,6 +30,14 @@ export const limits = Object.freeze({
   expireTickMs: 500,
   /** How long a write waits for commit before answering 300 "request timed out" (etcd: ~7 s). */
   proposalTimeoutMs: 7000,
+  /** A read index round not answered within this is asked again (a lost message, a new leader). */
+  readIndexRetryMs: 500,
+  /** Bytes queued on one peer connection beyond which messages to that peer are dropped. */
+  peerQueueBytesMax: 64 * 1024 * 1024,
+  /** Snapshots stream to a peer in chunks of this many bytes. */
+  snapshotChunkBytes: 1024 * 1024,
+  /** Largest snapshot a member accepts from a peer, in bytes. */
+  snapshotBytesMax: 1024 * 1024 * 1024,
   /** Largest HTTP request body read, in bytes (value limit plus form overhead). */
   requestBodyBytesMax: 4 * 1024 * 1024,
 });

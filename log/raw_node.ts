@@ -104,7 +104,7 @@ export class RawNode {
    * the driver persists and applies them like any other (applyConfChange is idempotent for them).
    * Every member of a new cluster bootstraps with the same peers, in the same order.
    */
-  bootstrap(peers: readonly NodeId[]): void {
+  bootstrap(peers: readonly NodeId[], contexts?: readonly Uint8Array[]): void {
     assert(peers.length > 0, "must provide at least one peer to bootstrap");
     const storage = this.raft.raftLog.storage;
     if (storage.lastIndex() !== 0) throw new BootstrapError("cannot bootstrap a nonempty storage");
@@ -115,7 +115,8 @@ export class RawNode {
       term: 1,
       index: i + 1,
       type: EntryType.ConfChange,
-      data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: id, context: new Uint8Array(0) }),
+      // Every member writes these same bytes: the contexts must be identical across the cluster.
+      data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: id, context: contexts?.[i] ?? new Uint8Array(0) }),
     }));
     this.raft.raftLog.append(ents);
     this.raft.raftLog.committed = ents.length;
@@ -207,6 +208,10 @@ export class RawNode {
     // commit after advance() (self-ack), so "committed" always means durable on a quorum.
     const committedEntries = log.nextCommittedEnts(true);
     let messages = r.msgs;
+    // r.msgs may go out before this Ready is durable (a leader's appends, heartbeats, forwarded
+    // proposals): the leader writes its own log in parallel with its followers. Responses and
+    // votes (msgsAfterAppend) must wait for the fsync.
+    const sendBeforePersist = r.msgs.length;
     const steps: Message[] = [];
     for (const m of r.msgsAfterAppend) {
       if (m.to === r.id) steps.push(m);
@@ -224,7 +229,7 @@ export class RawNode {
     const mustSync = entries.length > 0 || snapshot !== undefined ||
       hs.term !== this.#prevHardState.term || hs.vote !== this.#prevHardState.vote;
     const rd: Ready = {
-      softState, hardState, entries, snapshot, committedEntries, messages, readStates, mustSync,
+      softState, hardState, entries, snapshot, committedEntries, messages, sendBeforePersist, readStates, mustSync,
     };
 
     // Accept it: nothing above is handed out twice.

@@ -125,6 +125,8 @@ export interface Ready {
   readonly snapshot?: Snapshot;
   readonly committedEntries: readonly Entry[];
   readonly messages: readonly Message[];
+  /** The first this-many `messages` may be sent before the Ready is persisted (the rest after). */
+  readonly sendBeforePersist: number;
   readonly readStates: readonly ReadState[];
   /** True when hardState or entries changed and an fsync is needed before sending messages. */
   readonly mustSync: boolean;

@@ -26,3 +26,12 @@ export function clusterIdFor(memberIds: readonly NodeId[]): string {
   });
   return first8Hex(createHash("sha1").update(buf).digest());
 }
+
+/**
+ * etcd NewMember(name, peerURLs, clusterName, &now) as the v2 members API calls it for a member
+ * add: sha1(sorted peer URLs joined + "" + unix seconds)[:8], so two adds of one URL set differ.
+ */
+export function newMemberIdFor(peerURLs: readonly string[], unixSeconds: number): NodeId {
+  const b = [...peerURLs].sort().join("") + String(unixSeconds);
+  return first8Hex(createHash("sha1").update(b).digest());
+}

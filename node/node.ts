@@ -14,15 +14,29 @@ import { decodeEntry, encodeEntry } from "../projections/entry.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
 import { RawNode } from "../log/raw_node.ts";
 import type { RaftConfig } from "../log/raft.ts";
-import { type ConfState, type HardState, EntryType, type Entry, type Ready, StateType } from "../log/types.ts";
-import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../api/deps.ts";
+import {
+  type ConfChange,
+  ConfChangeType,
+  type ConfState,
+  type Entry,
+  EntryType,
+  type HardState,
+  type Message,
+  MessageType,
+  type Ready,
+  StateType,
+} from "../log/types.ts";
+import type { ApiDeps, FollowerStats, KvEventSink, MemberInfo, RaftStatus } from "../api/deps.ts";
 import { NodeError } from "../api/deps.ts";
 import { applyCommand, createStates, type States } from "../projections/apply.ts";
 import type { Command } from "../projections/command.ts";
 import { kvBootstrapCommands, type KvResult, type KvState, kvNextExpirationMs } from "../projections/kv.ts";
 import { decodeSnapshot, encodeSnapshot } from "../projections/snapshot.ts";
+import { encodeConfChangeContext, type MemberCommand, memberCommandOfConfChange, type MembersState } from "../projections/members.ts";
 import type { Config } from "./config.ts";
-import { clusterIdFor, memberIdFor } from "./ids.ts";
+import { clusterIdFor, memberIdFor, newMemberIdFor } from "./ids.ts";
+import type { PeerHttpResponse, PeerServerHandler } from "./peer_server.ts";
+import { Transport } from "./transport.ts";
 import type { Logger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { type SaveBatch, SqliteStorage } from "./storage_sqlite.ts";
@@ -40,11 +54,47 @@ interface ReadWaiter {
   deadlineMs: number;
 }
 
+interface ReadBatch {
+  waiters: ReadWaiter[];
+  issuedMs: number;
+}
+
 /** The state a data dir's metadata records about this member and its cluster. */
 interface Identity {
   memberId: NodeId;
   clusterId: string;
+  /** The members this data dir was created with (a bootstrap's --initial-cluster, or a join's fetch). */
   members: MemberInfo[];
+}
+
+/** Round-trip statistics of one follower's heartbeats, as etcd's LeaderStats keeps them. */
+class FollowerCounter {
+  current = 0;
+  sum = 0;
+  sumSq = 0;
+  min = Infinity;
+  max = 0;
+  success = 0;
+  fail = 0;
+  heartbeatSentMs = 0;
+  record(ms: number): void {
+    this.current = ms;
+    this.success++;
+    this.sum += ms;
+    this.sumSq += ms * ms;
+    if (ms < this.min) this.min = ms;
+    if (ms > this.max) this.max = ms;
+  }
+  json(id: NodeId): FollowerStats {
+    const n = this.success;
+    const avg = n > 0 ? this.sum / n : 0;
+    const sd = n > 0 ? Math.sqrt(Math.max(0, this.sumSq / n - avg * avg)) : 0;
+    return {
+      id,
+      latency: { current: this.current, average: avg, standardDeviation: sd, minimum: n > 0 ? this.min : 0, maximum: this.max },
+      counts: { fail: this.fail, success: this.success },
+    };
+  }
 }
 
 export interface NodeOptions {
@@ -54,9 +104,14 @@ export interface NodeOptions {
   readonly clock: Clock;
   /** Called when the node cannot go on (a storage failure other than a full disk): the process must exit. */
   readonly onFatal: (err: Error) => void;
+  /** Called when this member was removed from the cluster: the process stops cleanly. */
+  readonly onRemoved?: () => void;
 }
 
-/** A member of a coreplane cluster: the Raft node, its durable log and its projections. */
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A member of a coreplane cluster: the Raft node, its durable log, its projections and its peers. */
 export class Node implements ApiDeps {
   readonly clock: Clock;
   readonly valueBytesMax: number;
@@ -67,6 +122,8 @@ export class Node implements ApiDeps {
   readonly #rawConfig: RaftConfig;
   readonly #id: Identity;
   readonly #onFatal: (err: Error) => void;
+  readonly #onRemoved: () => void;
+  readonly #transport: Transport;
   #states: States;
   #applied: Index;
   #confState: ConfState;
@@ -76,9 +133,11 @@ export class Node implements ApiDeps {
   readonly #startTime = new Date().toISOString();
   #requestSeq = 0;
   readonly #pending = new Map<number, Pending>();
+  /** Membership changes this member proposed, by "<type>:<id>", answered when applied. */
+  readonly #pendingConf = new Map<string, Pending & { member?: MemberInfo }>();
   readonly #sinks: KvEventSink[] = [];
   #readWaiters: ReadWaiter[] = [];
-  readonly #readBatches = new Map<string, ReadWaiter[]>();
+  readonly #readBatches = new Map<string, ReadBatch>();
   #readSeq = 0;
   readonly #readIndexWaits: { index: Index; waiters: ReadWaiter[] }[] = [];
   #scheduled = false;
@@ -88,11 +147,18 @@ export class Node implements ApiDeps {
   #diskFullMessage = "";
   #timers: ReturnType<typeof setInterval>[] = [];
   #stopped = false;
+  #removed = false;
+  #heardFromLeader = false;
   #lastSnapshotMs = 0;
   #lastSnapshotCostMs = 0;
   #expireProposed = false;
   #needPublish = false;
+  #attributesPublished = false;
+  #attributesInFlight = false;
   #logBytes = 0;
+  #recvAppendCount = 0;
+  #sendAppendCount = 0;
+  readonly #followers = new Map<NodeId, FollowerCounter>();
   readonly #ownEnvelopes = new WeakMap<Uint8Array, Envelope<Command>>();
   /** The index of the empty entry this member appended when it became leader. */
   #leaderFirstIndex = 0;
@@ -113,36 +179,68 @@ export class Node implements ApiDeps {
     this.clock = opts.clock;
     this.valueBytesMax = opts.config.maxRequestBytes;
     this.#onFatal = opts.onFatal;
+    this.#onRemoved = opts.onRemoved ?? (() => {});
     this.#storage = storage;
     this.#raw = raw;
     this.#id = id;
     this.#states = states;
     this.#applied = applied;
     this.#confState = conf;
+    const cfg = opts.config;
+    this.#transport = new Transport({
+      localId: id.memberId,
+      clusterId: id.clusterId,
+      logger: opts.logger,
+      dialTimeoutMs: Math.max(200, cfg.electionTimeoutMs),
+      sendDeadlineMs: Math.max(500, cfg.electionTimeoutMs),
+      queueBytesMax: limits.peerQueueBytesMax,
+      snapshotChunkBytes: limits.snapshotChunkBytes,
+      handler: {
+        onUnreachable: (peer) => {
+          const f = this.#followers.get(peer);
+          if (f) f.fail++;
+          this.#raw.reportUnreachable(peer);
+          this.#schedule();
+        },
+        onSnapshotStatus: (peer, ok) => {
+          this.#raw.reportSnapshot(peer, ok);
+          this.#schedule();
+        },
+        onRefused: (peer, reason) => this.#onRefused(peer, reason),
+      },
+    });
   }
 
   /**
    * Opens the data dir, restores the newest snapshot, replays the committed tail, becomes leader
    * if it is the only voter, and resolves once it has applied everything committed before start.
+   * A fresh member either bootstraps a new cluster from --initial-cluster (every member writes the
+   * same first entries) or, with --initial-cluster-state existing, asks the running members who
+   * it is and waits for the leader to send it the log.
    */
   static async start(opts: NodeOptions): Promise<Node> {
     const { config: cfg, runtime, logger } = opts;
     const storage = await SqliteStorage.open(runtime, cfg.dataDir);
     const fresh = storage.lastIndex() === 0 && storage.hardState().term === 0 && storage.snapshotMeta().index === 0;
     let id: Identity;
+    let bootstrap = false;
     if (fresh) {
       if (cfg.initialClusterState === "existing") {
-        storage.close();
-        throw new Error(`--initial-cluster-state existing: joining a running cluster is not supported yet; start with --initial-cluster-state new`);
+        try {
+          id = await joinIdentity(cfg, logger);
+        } catch (e) {
+          storage.close();
+          throw e;
+        }
+      } else {
+        // Sorted by id: every member must write byte-identical bootstrap entries.
+        const members: MemberInfo[] = [...cfg.initialCluster.entries()]
+          .map(([name, peers]) => ({ id: memberIdFor(peers, cfg.initialClusterToken), name, peerURLs: peers, clientURLs: [] as string[] }))
+          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const memberId = memberIdFor(cfg.initialAdvertisePeerUrls, cfg.initialClusterToken);
+        id = { memberId, clusterId: clusterIdFor(members.map((m) => m.id)), members };
+        bootstrap = true;
       }
-      const members: MemberInfo[] = [...cfg.initialCluster.entries()].map(([name, peers]) => ({
-        id: memberIdFor(peers, cfg.initialClusterToken),
-        name: name === cfg.name ? name : "",
-        peerURLs: peers,
-        clientURLs: name === cfg.name ? cfg.advertiseClientUrls : [],
-      }));
-      const memberId = memberIdFor(cfg.initialAdvertisePeerUrls, cfg.initialClusterToken);
-      id = { memberId, clusterId: clusterIdFor(members.map((m) => m.id)), members };
       storage.putMeta("identity", JSON.stringify(id));
     } else {
       const raw = storage.getMeta("identity");
@@ -152,14 +250,12 @@ export class Node implements ApiDeps {
       }
       id = JSON.parse(raw) as Identity;
       const want = memberIdFor(cfg.initialAdvertisePeerUrls, cfg.initialClusterToken);
-      if (want !== id.memberId) {
+      if (want !== id.memberId && cfg.initialClusterState === "new") {
         logger.warn("peer URLs differ from those this data dir was created with; keeping the stored member id", {
           stored: id.memberId,
           flags: want,
         });
       }
-      // Client URLs are advertised from the flags of this start, as etcd republishes them.
-      id.members = id.members.map((m) => (m.id === id.memberId ? { ...m, name: cfg.name, clientURLs: cfg.advertiseClientUrls } : m));
     }
 
     // Restore: newest snapshot, then the Ready loop replays (snapshot, commit]. Every record it
@@ -198,10 +294,16 @@ export class Node implements ApiDeps {
       prng: createPrng(seed),
     };
     const raw = new RawNode(rawConfig);
-    if (fresh) raw.bootstrap(id.members.map((m) => m.id));
+    if (bootstrap) {
+      raw.bootstrap(
+        id.members.map((m) => m.id),
+        id.members.map((m) => encodeConfChangeContext({ name: m.name, peerURLs: m.peerURLs })),
+      );
+    }
     const node = new Node(opts, storage, rawConfig, raw, id, states, snap.index, storage.initialState().confState);
-    node.#needPublish = fresh;
+    node.#needPublish = bootstrap && id.members.length === 1;
     node.#logBytes = storage.bytesOnDisk();
+    node.#syncPeers();
     const commitAtStart = storage.hardState().commit;
     node.#process();
     if (node.#confState.voters.length === 1 && node.#confState.voters[0] === id.memberId) raw.campaign();
@@ -218,11 +320,17 @@ export class Node implements ApiDeps {
       cluster: id.clusterId,
       applied: node.#applied,
       lastIndex: storage.lastIndex(),
+      voters: node.#confState.voters.length,
     });
     return node;
   }
 
-  /** Resolves when this member leads (a single member elects itself at once). */
+  /** True when this member is the only voter (it elects itself at once). */
+  get single(): boolean {
+    return this.#confState.voters.length === 1 && this.#confState.voters[0] === this.#id.memberId;
+  }
+
+  /** Resolves when this member knows a leader; a leader once it has applied its own term's first entry. */
   async waitForLeader(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     // A leader serves once it has applied the entry of its own term: everything before it is then applied too.
@@ -243,12 +351,8 @@ export class Node implements ApiDeps {
   }
 
   propose(command: Command): Promise<unknown> {
-    if (this.#stopped) return Promise.reject(new NodeError("node/stopped", "etcdserver: server stopped"));
-    if (this.#diskFull) return Promise.reject(new NodeError("node/disk-full", this.#diskFullMessage));
-    if (this.#pending.size >= limits.pendingProposalsMax) {
-      return Promise.reject(new NodeError("node/busy", "etcdserver: too many requests"));
-    }
-    if (this.#lead === "") return Promise.reject(new NodeError("node/no-leader", "etcdserver: no leader"));
+    const refused = this.#refuseWrite();
+    if (refused) return Promise.reject(refused);
     const requestId = ++this.#requestSeq;
     const env: Envelope<Command> = { timeMs: this.clock.nowMs(), proposer: this.#id.memberId, requestId, command };
     const data = encodeEntry(env);
@@ -257,6 +361,8 @@ export class Node implements ApiDeps {
     this.#ownEnvelopes.set(data, env);
     return new Promise((resolve, reject) => {
       try {
+        // On a follower the core forwards the proposal to the leader (MsgProp); the entry comes
+        // back in the log and this member answers its client when it applies it.
         this.#raw.propose(data);
       } catch (e) {
         reject(new NodeError("node/no-leader", `etcdserver: proposal dropped (${(e as Error).message})`));
@@ -267,6 +373,14 @@ export class Node implements ApiDeps {
     });
   }
 
+  #refuseWrite(): NodeError | undefined {
+    if (this.#stopped) return new NodeError("node/stopped", "etcdserver: server stopped");
+    if (this.#diskFull) return new NodeError("node/disk-full", this.#diskFullMessage);
+    if (this.#pending.size >= limits.pendingProposalsMax) return new NodeError("node/busy", "etcdserver: too many requests");
+    if (this.#lead === "") return new NodeError("node/no-leader", "etcdserver: no leader");
+    return undefined;
+  }
+
   linearizableRead(): Promise<void> {
     if (this.#stopped) return Promise.reject(new NodeError("node/stopped", "etcdserver: server stopped"));
     return new Promise((resolve, reject) => {
@@ -275,9 +389,77 @@ export class Node implements ApiDeps {
     });
   }
 
+  addMember(peerURLs: readonly string[]): Promise<MemberInfo> {
+    const id = newMemberIdFor(peerURLs, Math.floor(this.clock.nowMs() / 1000));
+    if (this.#membersState().removed.has(id)) return Promise.reject(new NodeError("node/member-removed", "membership: ID removed"));
+    const member: MemberInfo = { id, name: "", peerURLs: [...peerURLs], clientURLs: [] };
+    return this.#proposeConfChange(
+      { type: ConfChangeType.AddNode, nodeId: id, context: encodeConfChangeContext({ name: "", peerURLs }) },
+      member,
+    ).then(() => this.members().find((m) => m.id === id) ?? member);
+  }
+
+  removeMember(id: NodeId): Promise<void> {
+    const st = this.#membersState();
+    if (st.removed.has(id)) return Promise.reject(new NodeError("node/member-removed", "membership: ID removed"));
+    if (!st.members.has(id)) return Promise.reject(new NodeError("node/member-not-found", `No such member: ${id}`));
+    return this.#proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) }).then(() => {});
+  }
+
+  updateMember(id: NodeId, peerURLs: readonly string[]): Promise<void> {
+    const st = this.#membersState();
+    if (st.removed.has(id)) return Promise.reject(new NodeError("node/member-removed", "membership: ID removed"));
+    const cur = st.members.get(id);
+    if (!cur) return Promise.reject(new NodeError("node/member-not-found", `No such member: ${id}`));
+    return this.#proposeConfChange({
+      type: ConfChangeType.UpdateNode,
+      nodeId: id,
+      context: encodeConfChangeContext({ name: cur.name, peerURLs }),
+    }).then(() => {});
+  }
+
+  /**
+   * One membership change at a time: the leader's core turns a second pending change into a no-op
+   * (etcd-io/raft's pendingConfIndex guard), so a change is refused here while one is in flight.
+   */
+  #proposeConfChange(cc: ConfChange, member?: MemberInfo): Promise<void> {
+    const refused = this.#refuseWrite();
+    if (refused) return Promise.reject(refused);
+    const r = this.#raw.raft;
+    if (this.#pendingConf.size > 0 || (this.#lead === this.#id.memberId && r.pendingConfIndex > this.#applied)) {
+      return Promise.reject(new NodeError("node/member-change-pending", "a membership change is already in progress"));
+    }
+    const key = `${cc.type}:${cc.nodeId}`;
+    return new Promise((resolve, reject) => {
+      try {
+        this.#raw.proposeConfChange(cc);
+      } catch (e) {
+        reject(new NodeError("node/no-leader", `etcdserver: proposal dropped (${(e as Error).message})`));
+        return;
+      }
+      this.#pendingConf.set(key, { resolve: () => resolve(), reject, deadlineMs: Date.now() + limits.proposalTimeoutMs, member });
+      this.#schedule();
+    });
+  }
+
+  followerStats(): readonly FollowerStats[] {
+    if (this.#lead !== this.#id.memberId) return [];
+    const out: FollowerStats[] = [];
+    for (const v of this.#confState.voters) {
+      if (v === this.#id.memberId) continue;
+      out.push((this.#followers.get(v) ?? new FollowerCounter()).json(v));
+    }
+    return out;
+  }
+
   /** Cheap: the api reads it for every reply's X-Raft-* headers. The on-disk size is refreshed by housekeeping. */
   status(): RaftStatus {
     const r = this.#raw.raft;
+    let progress: Record<NodeId, { match: Index; next: Index; state: string }> | undefined;
+    if (r.state === StateType.Leader) {
+      progress = {};
+      for (const [id, pr] of r.trk.progress) progress[id] = { match: pr.match, next: pr.next, state: pr.state };
+    }
     return {
       id: this.#id.memberId,
       name: this.#cfg.name,
@@ -293,13 +475,102 @@ export class Node implements ApiDeps {
       logBytesOnDisk: this.#logBytes,
       startTime: this.#startTime,
       leaderStartTime: this.#leaderSince,
-      recvAppendRequestCnt: 0,
-      sendAppendRequestCnt: 0,
+      recvAppendRequestCnt: this.#recvAppendCount,
+      sendAppendRequestCnt: this.#sendAppendCount,
+      progress,
     };
   }
 
+  #membersState(): MembersState {
+    return this.#states.members as MembersState;
+  }
+
+  /** The members, from the membership projection; this member's own name and client URLs are this start's flags. */
   members(): readonly MemberInfo[] {
-    return this.#id.members;
+    const st = this.#membersState();
+    const list: MemberInfo[] = st.members.size > 0 ? [...st.members.values()] : this.#id.members;
+    return list.map((m) => {
+      // Data dirs written before membership was a projection have bootstrap entries without URLs.
+      const peerURLs = m.peerURLs.length > 0 ? m.peerURLs : this.#id.members.find((x) => x.id === m.id)?.peerURLs ?? [];
+      return m.id === this.#id.memberId
+        ? { ...m, peerURLs, name: this.#cfg.name, clientURLs: this.#cfg.advertiseClientUrls }
+        : { ...m, peerURLs };
+    });
+  }
+
+  /** The receiving side of the peer transport (node/peer_server.ts calls these). */
+  peerHandler(): PeerServerHandler {
+    return {
+      refuse: (_channel, from, to, cluster) => {
+        if (cluster !== this.#id.clusterId) {
+          return `cluster id mismatch: this member (${this.#id.memberId}) is in cluster ${this.#id.clusterId}, the caller in ${cluster}`;
+        }
+        if (to !== this.#id.memberId) return `this is member ${this.#id.memberId}, not ${to}`;
+        if (this.#membersState().removed.has(from)) return `removed member: ${from} was removed from the cluster`;
+        if (this.#stopped) return "member stopped";
+        return undefined;
+      },
+      onMessages: (msgs) => this.#onPeerMessages(msgs),
+      http: (_method, path) => this.#peerHttp(path),
+    };
+  }
+
+  #peerHttp(path: string): PeerHttpResponse {
+    const json = { "Content-Type": "application/json", "X-Etcd-Cluster-ID": this.#id.clusterId };
+    if (path === "/members") return { status: 200, headers: json, body: JSON.stringify(this.members()) };
+    if (path === "/version") return { status: 200, headers: json, body: '{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}' };
+    if (path === "/health") {
+      const ok = this.#lead !== "";
+      return { status: ok ? 200 : 503, headers: json, body: ok ? '{"health":"true"}' : '{"health":"false"}' };
+    }
+    return { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" }, body: "404 page not found\n" };
+  }
+
+  #onPeerMessages(msgs: Message[]): void {
+    if (this.#stopped) return;
+    const now = performance.now();
+    for (const m of msgs) {
+      if (m.to !== this.#id.memberId) continue;
+      if (m.type === MessageType.App) this.#recvAppendCount++;
+      else if (m.type === MessageType.HeartbeatResp) {
+        const f = this.#followers.get(m.from);
+        if (f && f.heartbeatSentMs > 0) {
+          f.record(now - f.heartbeatSentMs);
+          f.heartbeatSentMs = 0;
+        }
+      }
+      this.#raw.step(m);
+    }
+    this.#schedule();
+  }
+
+  /** Stops after handing leadership to the most caught-up follower, so clients need not wait for an election. */
+  async stopGracefully(timeoutMs: number): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#lead === this.#id.memberId && this.#confState.voters.length > 1) {
+      const st = this.#raw.status();
+      let best: NodeId = "";
+      let bestMatch = -1;
+      for (const [id, p] of Object.entries(st.progress ?? {})) {
+        if (id === this.#id.memberId || p.isLearner) continue;
+        if (p.match > bestMatch) {
+          best = id;
+          bestMatch = p.match;
+        }
+      }
+      if (best !== "") {
+        this.#log.info("transferring leadership before stopping", { to: best });
+        this.#raw.transferLeader(best);
+        this.#process();
+        const until = Date.now() + timeoutMs;
+        while (this.#lead === this.#id.memberId && Date.now() < until && !this.#stopped) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        // Give the new leader's first heartbeat a moment, so followers of ours learn of it.
+        if (this.#lead !== this.#id.memberId) this.#log.info("leadership transferred", { leader: this.#lead || "none" });
+      }
+    }
+    this.stop();
   }
 
   /** Stops timers, fails waiting requests, checkpoints and closes the log. */
@@ -307,11 +578,17 @@ export class Node implements ApiDeps {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    this.#transport.stop();
     const err = new NodeError("node/stopped", "etcdserver: server stopped");
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
+    for (const p of this.#pendingConf.values()) p.reject(err);
+    this.#pendingConf.clear();
     for (const w of this.#readWaiters) w.reject(err);
     this.#readWaiters = [];
+    for (const b of this.#readBatches.values()) for (const w of b.waiters) w.reject(err);
+    this.#readBatches.clear();
+    for (const x of this.#readIndexWaits.splice(0)) for (const w of x.waiters) w.reject(err);
     try {
       this.#storage.save({ hardState: this.#currentHardState(), entries: [] });
     } catch { /* the commit index is recoverable; stopping anyway */ }
@@ -345,6 +622,9 @@ export class Node implements ApiDeps {
       let rounds = 0;
       while (this.#raw.hasReady() && !this.#stopped) {
         const rd = this.#raw.ready();
+        // The leader's appends and heartbeats go out before its own fsync: followers write in
+        // parallel with it, so a commit costs one disk write plus one round trip, not two writes.
+        if (rd.sendBeforePersist > 0) this.#send(rd.messages, 0, rd.sendBeforePersist);
         const batch = this.#batchFor(rd);
         if (batch) {
           try {
@@ -356,7 +636,9 @@ export class Node implements ApiDeps {
           }
           this.#wrote();
         }
+        if (rd.messages.length > rd.sendBeforePersist) this.#send(rd.messages, rd.sendBeforePersist, rd.messages.length);
         this.#finishReady(rd);
+        if (this.#removed) return;
         // Yield to the event loop now and then so a long replay does not starve the HTTP server.
         if (++rounds >= 64) {
           this.#schedule();
@@ -371,6 +653,25 @@ export class Node implements ApiDeps {
     }
   }
 
+  #send(msgs: readonly Message[], from: number, to: number): void {
+    const out = from === 0 && to === msgs.length ? msgs : msgs.slice(from, to);
+    const now = performance.now();
+    for (const m of out) {
+      if (m.type === MessageType.App) this.#sendAppendCount++;
+      else if (m.type === MessageType.Heartbeat) {
+        let f = this.#followers.get(m.to);
+        if (!f) this.#followers.set(m.to, (f = new FollowerCounter()));
+        if (f.heartbeatSentMs === 0) f.heartbeatSentMs = now;
+        else if (now - f.heartbeatSentMs > this.#cfg.electionTimeoutMs) {
+          // No answer for an election timeout: count a failure and start timing afresh.
+          f.fail++;
+          f.heartbeatSentMs = now;
+        }
+      }
+    }
+    this.#transport.send(out);
+  }
+
   /**
    * What a Ready needs written, or undefined. A commit-only change needs no fsync (the commit index
    * is recoverable), and the hard state is written only when the term or vote changed: those must
@@ -382,7 +683,7 @@ export class Node implements ApiDeps {
     const hs = this.#currentHardState();
     const stored = this.#storage.hardState();
     const changed = hs.term !== stored.term || hs.vote !== stored.vote;
-    return { hardState: changed ? hs : undefined, entries: rd.entries, snapshot: rd.snapshot };
+    return { hardState: changed || rd.snapshot ? hs : undefined, entries: rd.entries, snapshot: rd.snapshot };
   }
 
   #wrote(): void {
@@ -394,12 +695,18 @@ export class Node implements ApiDeps {
   }
 
   /**
-   * The batch could not be written: its entries exist only in the core's memory. Drop them the
-   * way a crash would, by restarting the core from what is durable, so that a write refused
-   * here is truly never applied later. Waiting writes are told so; new ones are refused at once
-   * until a retry (housekeeping, every 500 ms) can write again.
+   * The batch could not be written: its entries exist only in the core's memory. A member of a
+   * larger cluster stops loudly (its appends may already be on followers, so no answer about
+   * them would be true; the rest of the cluster goes on without it, as with etcd). A single member
+   * drops them the way a crash would, by restarting the core from what is durable, so that a
+   * write refused here is truly never applied later. Waiting writes are told so; new ones are
+   * refused at once until a retry (housekeeping, every 500 ms) can write again.
    */
   #onDiskFull(se: StorageError): void {
+    if (this.#confState.voters.length > 1) {
+      this.#fatal(new Error(`disk full: ${se.message}. This member stops; the other members go on. Free space in ${this.#cfg.dataDir} and start it again`));
+      return;
+    }
     if (!this.#diskFull) this.#log.error("disk full: writes are refused until there is room", { error: se.message });
     this.#diskFull = true;
     this.#diskFullMessage = `etcdserver: disk is full: no space left on device (the write was not made durable)`;
@@ -417,7 +724,7 @@ export class Node implements ApiDeps {
         p.reject(err);
       }
     }
-    for (const ws of this.#readBatches.values()) for (const w of ws) w.reject(err);
+    for (const b of this.#readBatches.values()) for (const w of b.waiters) w.reject(err);
     this.#readBatches.clear();
     for (const x of this.#readIndexWaits.splice(0)) for (const w of x.waiters) w.reject(err);
     // Everything applied is durable and committed; the core may start from there.
@@ -429,7 +736,7 @@ export class Node implements ApiDeps {
 
   /** While the disk is full: try again to become leader, which writes the new term and an entry. */
   #retryAfterDiskFull(): void {
-    if (this.#confState.voters.length === 1 && this.#confState.voters[0] === this.#id.memberId) this.#raw.campaign();
+    if (this.single) this.#raw.campaign();
     this.#process();
   }
 
@@ -439,9 +746,13 @@ export class Node implements ApiDeps {
       this.#states = decodeSnapshot(rd.snapshot.data);
       this.#applied = rd.snapshot.metadata.index;
       this.#confState = rd.snapshot.metadata.confState;
+      this.#log.info("installed a snapshot from the leader", { index: this.#applied });
+      this.#syncPeers();
     }
-    // Messages to other members need the peer transport of the cluster issue; one member sends none.
-    for (const e of rd.committedEntries) this.#applyEntry(e);
+    for (const e of rd.committedEntries) {
+      this.#applyEntry(e);
+      if (this.#removed) return;
+    }
     for (const rs of rd.readStates) this.#onReadState(rs.index, rs.requestCtx);
     this.#raw.advance(rd);
     this.#releaseReads();
@@ -454,24 +765,31 @@ export class Node implements ApiDeps {
     if (lead !== this.#lead && lead === this.#id.memberId) {
       this.#leaderSince = new Date(this.clock.nowMs()).toISOString();
       this.#leaderFirstIndex = this.#raw.raft.raftLog.lastIndex();
+      this.#followers.clear();
     }
     if (lead !== this.#lead) this.#log.info("leader changed", { leader: lead || "none", term: this.#raw.raft.term });
+    if (lead !== "") this.#heardFromLeader = true;
+    if (lead !== this.#lead) {
+      // Read index requests sent to the old leader will not be answered: ask again.
+      for (const b of this.#readBatches.values()) this.#readWaiters.push(...b.waiters);
+      this.#readBatches.clear();
+    }
     this.#lead = lead;
     this.#raftState = state;
+    if (state !== StateType.Leader) this.#expireProposed = false;
   }
 
   #applyEntry(e: Entry): void {
     assert(e.index === this.#applied + 1, `apply ${e.index} after ${this.#applied}`);
     if (e.type === EntryType.ConfChange) {
-      const cc = decodeConfChange(e.data);
-      this.#confState = this.#raw.applyConfChange(cc);
-      this.#storage.setConfState(this.#confState);
+      this.#applyConfChange(e);
     } else if (e.data.length > 0) {
       const env = this.#ownEnvelopes.get(e.data) ?? decodeEntry(e.data, e.index);
       const result = applyCommand(this.#states, env.command, { index: e.index, term: e.term, timeMs: env.timeMs });
-      if ((env.command as { type: string }).type.startsWith("kv/")) {
+      const type = (env.command as { type: string }).type;
+      if (type.startsWith("kv/")) {
         for (const s of this.#sinks) s.onKvResult(result as KvResult);
-        if ((env.command as { type: string }).type === "kv/expire") this.#expireProposed = false;
+        if (type === "kv/expire") this.#expireProposed = false;
       }
       if (env.proposer === this.#id.memberId) {
         const p = this.#pending.get(env.requestId);
@@ -484,13 +802,106 @@ export class Node implements ApiDeps {
     this.#applied = e.index;
   }
 
-  /** A new cluster records its member and version in the "/0" namespace, as etcd does (indices 1-3). */
+  /** A committed membership change: the core's configuration, the members projection, the peers. */
+  #applyConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    this.#confState = this.#raw.applyConfChange(cc);
+    this.#storage.setConfState(this.#confState);
+    const cmd: MemberCommand = memberCommandOfConfChange(cc);
+    applyCommand(this.#states, cmd, { index: e.index, term: e.term, timeMs: 0 });
+    this.#syncPeers();
+    const key = `${cc.type}:${cc.nodeId}`;
+    const p = this.#pendingConf.get(key);
+    if (p) {
+      this.#pendingConf.delete(key);
+      p.resolve(undefined);
+    }
+    if (e.index > this.#storage.hardState().commit || this.#heardFromLeader) {
+      this.#log.info("membership changed", { change: cmd.type, member: cc.nodeId, index: e.index, voters: this.#confState.voters.length });
+    }
+    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.#id.memberId) {
+      this.#applied = e.index;
+      this.#onRemovedFromCluster();
+    }
+  }
+
+  #onRemovedFromCluster(): void {
+    if (this.#removed) return;
+    this.#removed = true;
+    this.#log.warn("this member was removed from the cluster; stopping");
+    // Let the leader hear our acknowledgement of the removal before the connections close.
+    setTimeout(() => this.#onRemoved(), 100);
+  }
+
+  #onRefused(peer: NodeId, reason: string): void {
+    if (reason.startsWith("removed member")) {
+      this.#onRemovedFromCluster();
+      return;
+    }
+    if (reason.startsWith("cluster id mismatch") && !this.#heardFromLeader && !this.#stopped) {
+      this.#fatal(new Error(
+        `member ${peer} refused this member: ${reason}. This member was started for another cluster than the one at its ` +
+          `--initial-cluster URLs; check --initial-cluster, --initial-cluster-token and --initial-cluster-state ` +
+          `(use "existing" and "coreplane member add" / POST /v2/members to join a running cluster)`,
+      ));
+    }
+  }
+
+  /** Points the transport at every member's peer URLs (the projection's, or the creation-time list). */
+  #syncPeers(): void {
+    const list = this.#membersState().members.size > 0 ? [...this.#membersState().members.values()] : this.#id.members;
+    const keep = new Set<NodeId>();
+    for (const m of list) {
+      if (m.id === this.#id.memberId) continue;
+      keep.add(m.id);
+      this.#transport.setPeer(m.id, m.peerURLs);
+    }
+    for (const v of [...this.#confState.voters, ...this.#confState.learners]) {
+      if (!keep.has(v) && v !== this.#id.memberId) {
+        const m = this.#id.members.find((x) => x.id === v);
+        if (m) {
+          keep.add(v);
+          this.#transport.setPeer(v, m.peerURLs);
+        }
+      }
+    }
+    for (const m of this.#id.members) if (!keep.has(m.id) && this.#membersState().removed.has(m.id)) this.#transport.removePeer(m.id);
+    for (const id of this.#membersState().removed) this.#transport.removePeer(id);
+  }
+
+  /** A new single-member cluster records its member and version in the "/0" namespace, as etcd does (indices 2-4). */
   #publish(): void {
     this.#needPublish = false;
-    const me = this.#id.members.find((m) => m.id === this.#id.memberId)!;
+    const me = this.members().find((m) => m.id === this.#id.memberId)!;
     for (const c of kvBootstrapCommands(me.id, me.name, me.peerURLs as string[], me.clientURLs as string[])) {
       this.propose(c).catch((e) => this.#log.warn("publishing member attributes failed", { error: (e as Error).message }));
     }
+  }
+
+  /**
+   * In a cluster, each member publishes its name and client URLs through the log once it runs (as
+   * etcd does), so every member lists every other's client URLs.
+   */
+  #publishAttributes(): void {
+    if (this.#attributesPublished || this.#attributesInFlight || this.#lead === "" || this.single) return;
+    const st = this.#membersState();
+    const me = st.members.get(this.#id.memberId);
+    if (!me) return; // not applied our own addition yet
+    const want = this.#cfg.advertiseClientUrls;
+    if (me.name === this.#cfg.name && me.clientURLs.join(",") === want.join(",")) {
+      this.#attributesPublished = true;
+      return;
+    }
+    this.#attributesInFlight = true;
+    this.propose({ type: "member/attributes", id: this.#id.memberId, name: this.#cfg.name, clientURLs: [...want] }).then(
+      () => {
+        this.#attributesInFlight = false;
+        this.#attributesPublished = true;
+      },
+      () => {
+        this.#attributesInFlight = false;
+      },
+    );
   }
 
   // ---------------- linearizable reads (read index, batched) ----------------
@@ -498,17 +909,18 @@ export class Node implements ApiDeps {
   #issueReadIndex(): void {
     if (this.#readWaiters.length === 0 || this.#lead === "") return;
     const ctx = String(++this.#readSeq);
-    this.#readBatches.set(ctx, this.#readWaiters);
+    this.#readBatches.set(ctx, { waiters: this.#readWaiters, issuedMs: Date.now() });
     this.#readWaiters = [];
-    this.#raw.readIndex(new TextEncoder().encode(ctx));
+    // On a follower the core asks the leader (MsgReadIndex); every waiter of the batch shares the round.
+    this.#raw.readIndex(enc.encode(ctx));
   }
 
   #onReadState(index: Index, ctxBytes: Uint8Array): void {
-    const ctx = new TextDecoder().decode(ctxBytes);
-    const waiters = this.#readBatches.get(ctx);
-    if (!waiters) return;
+    const ctx = dec.decode(ctxBytes);
+    const b = this.#readBatches.get(ctx);
+    if (!b) return;
     this.#readBatches.delete(ctx);
-    this.#readIndexWaits.push({ index, waiters });
+    this.#readIndexWaits.push({ index, waiters: b.waiters });
   }
 
   #releaseReads(): void {
@@ -529,6 +941,11 @@ export class Node implements ApiDeps {
       this.#pending.delete(id);
       p.reject(new NodeError("node/timeout", "etcdserver: request timed out"));
     }
+    for (const [k, p] of this.#pendingConf) {
+      if (p.deadlineMs > now) continue;
+      this.#pendingConf.delete(k);
+      p.reject(new NodeError("node/timeout", "etcdserver: request timed out"));
+    }
     const timedOut = (ws: ReadWaiter[]) => {
       const keep: ReadWaiter[] = [];
       for (const w of ws) {
@@ -537,11 +954,17 @@ export class Node implements ApiDeps {
       }
       return keep;
     };
-    for (const [ctx, ws] of this.#readBatches) {
-      const keep = timedOut(ws);
-      if (keep.length === 0) this.#readBatches.delete(ctx);
-      else this.#readBatches.set(ctx, keep);
+    this.#readWaiters = timedOut(this.#readWaiters);
+    for (const [ctx, b] of this.#readBatches) {
+      const keep = timedOut(b.waiters);
+      this.#readBatches.delete(ctx);
+      if (keep.length === 0) continue;
+      // A read index round lost on the way (a dropped message, a leader that had not yet
+      // committed in its term) is asked again rather than left to time out.
+      if (now - b.issuedMs >= limits.readIndexRetryMs) this.#readWaiters.push(...keep);
+      else this.#readBatches.set(ctx, { waiters: keep, issuedMs: b.issuedMs });
     }
+    if (this.#readWaiters.length > 0) this.#schedule();
     // The leader alone expires TTL keys, by proposing kv/expire with its clock in the entry.
     if (this.#lead === this.#id.memberId && !this.#expireProposed && !this.#diskFull) {
       const next = kvNextExpirationMs(this.kvState());
@@ -552,6 +975,7 @@ export class Node implements ApiDeps {
         });
       }
     }
+    this.#publishAttributes();
     if (this.#diskFull) this.#retryAfterDiskFull();
   }
 
@@ -596,6 +1020,50 @@ export class Node implements ApiDeps {
     this.stop();
     this.#onFatal(err);
   }
+}
+
+/**
+ * --initial-cluster-state existing: ask the running members (GET <peer URL>/members, as etcd's
+ * joining member does) for the member list and the cluster id, and find this member in it by its
+ * peer URLs. It must have been added first (POST /v2/members or etcdctl member add).
+ */
+async function joinIdentity(cfg: Config, logger: Logger): Promise<Identity> {
+  const mine = new Set(cfg.initialAdvertisePeerUrls);
+  const urls = [...cfg.initialCluster.values()].flat().filter((u) => !mine.has(u));
+  if (urls.length === 0) {
+    throw new Error("--initial-cluster-state existing needs --initial-cluster to name at least one running member besides this one");
+  }
+  const until = Date.now() + 15_000;
+  const errors: string[] = [];
+  while (Date.now() < until) {
+    for (const u of urls) {
+      try {
+        const r = await fetch(`${u}/members`, { signal: AbortSignal.timeout(2000) });
+        const clusterId = r.headers.get("x-etcd-cluster-id") ?? "";
+        const members = (await r.json()) as MemberInfo[];
+        if (!r.ok || !Array.isArray(members) || clusterId === "") throw new Error(`unexpected answer ${r.status}`);
+        const me = members.find((m) => m.peerURLs.some((p) => mine.has(p)));
+        if (!me) {
+          throw new Error(
+            `the cluster at ${u} (id ${clusterId}) has no member with peer URL ${cfg.initialAdvertisePeerUrls.join(",")}; ` +
+              `add it first: curl -X POST ${u.replace(/:\d+$/, ":2379")}/v2/members -H 'Content-Type: application/json' ` +
+              `-d '{"peerURLs":["${cfg.initialAdvertisePeerUrls[0]}"]}' (or etcdctl member add)`,
+          );
+        }
+        logger.info("joining a running cluster", { cluster: clusterId, id: me.id, via: u, members: members.length });
+        return { memberId: me.id, clusterId, members: members.map((m) => ({ ...m, clientURLs: [...m.clientURLs] })) };
+      } catch (e) {
+        const msg = (e as Error).message;
+        if (msg.startsWith("the cluster at")) throw e;
+        errors.push(`${u}: ${msg}`);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(
+    `--initial-cluster-state existing: could not get the member list from any of ${urls.join(", ")} ` +
+      `(last errors: ${errors.slice(-urls.length).join("; ")}); start the running members first, or use --initial-cluster-state new`,
+  );
 }
 
 /** The message an operator needs: which entry, and the commands that get the member going again. */

@@ -1,5 +1,6 @@
-// Starts a member: the Node, the client API on every --listen-client-urls, and the peer listener
-// on --listen-peer-urls. Stops them in the right order. Must not parse flags (config.ts does).
+// Starts a member: the Node, the peer listener on --listen-peer-urls (Raft streams and etcd's peer
+// GETs, node/peer_server.ts) and the client API on every --listen-client-urls. Stops them in the
+// right order: a leader hands leadership over first. Must not parse flags (config.ts does).
 
 import { mkdirSync } from "node:fs";
 import { createApi } from "../api/mod.ts";
@@ -7,14 +8,16 @@ import type { Clock } from "../internal/clock.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { Node } from "./node.ts";
+import { type PeerServer, startPeerServer } from "./peer_server.ts";
 import type { HttpServer, Runtime } from "./runtime.ts";
+import { limits } from "../internal/limits.ts";
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
 
 export interface Member {
   readonly node: Node;
   readonly clientServers: readonly HttpServer[];
-  readonly peerServers: readonly HttpServer[];
+  readonly peerServers: readonly PeerServer[];
   /** Resolves when the member has stopped (after stop(), or a fatal error). */
   readonly done: Promise<Error | undefined>;
   stop(): Promise<void>;
@@ -26,9 +29,11 @@ export async function startMember(config: Config, runtime: Runtime, logger: Logg
   const done = new Promise<Error | undefined>((r) => (finish = r));
   let stopping: Promise<void> | undefined;
   const clientServers: HttpServer[] = [];
-  const peerServers: HttpServer[] = [];
-  const stopAll = (err?: Error): Promise<void> => {
+  const peerServers: PeerServer[] = [];
+  const stopAll = (err?: Error, graceful = false): Promise<void> => {
     stopping ??= (async () => {
+      // A leader first hands over (peers must still be reachable for that), then listeners close.
+      if (graceful && !err) await node.stopGracefully(config.electionTimeoutMs);
       await Promise.allSettled([...clientServers, ...peerServers].map((s) => s.close()));
       node.stop();
       finish(err);
@@ -41,22 +46,20 @@ export async function startMember(config: Config, runtime: Runtime, logger: Logg
     logger,
     clock: systemClock,
     onFatal: (e) => void stopAll(e),
+    onRemoved: () => void stopAll(),
   });
-  await node.waitForLeader(config.electionTimeoutMs * 5);
   const api = createApi(node, {});
   try {
+    // Peers first: the other members may be waiting for this one to elect a leader.
+    for (const u of config.listenPeerUrls) {
+      peerServers.push(await startPeerServer(u.hostname, Number(u.port), node.peerHandler(), logger, limits.snapshotBytesMax));
+    }
+    // A single member elects itself at once; serve clients only when it has applied its log, so a
+    // read after a restart sees every acknowledged write. Members of a cluster serve at once and
+    // answer "no leader" until one is elected, as etcd does.
+    if (node.single) await node.waitForLeader(config.electionTimeoutMs * 5);
     for (const u of config.listenClientUrls) {
       clientServers.push(await runtime.serve({ hostname: u.hostname, port: Number(u.port), fetch: api.fetch }));
-    }
-    // The peer port answers what etcd's does for a single member; the Raft transport comes with clustering.
-    const peer = (req: Request): Response => {
-      const path = new URL(req.url).pathname;
-      if (path === "/members") return Response.json(node.members());
-      if (path === "/version") return Response.json({ etcdserver: "3.4.23", etcdcluster: "3.4.0" });
-      return new Response("404 page not found\n", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
-    };
-    for (const u of config.listenPeerUrls) {
-      peerServers.push(await runtime.serve({ hostname: u.hostname, port: Number(u.port), fetch: peer }));
     }
   } catch (e) {
     await stopAll();
@@ -71,5 +74,5 @@ export async function startMember(config: Config, runtime: Runtime, logger: Logg
     peer: config.listenPeerUrls.map((u) => u.href),
     runtime: `${runtime.name} ${runtime.version}`,
   });
-  return { node, clientServers, peerServers, done, stop: () => stopAll() };
+  return { node, clientServers, peerServers, done, stop: () => stopAll(undefined, true) };
 }

@@ -5,6 +5,7 @@
 import { assert } from "../internal/assert.ts";
 import type { ApplyContext, Projection } from "./projection.ts";
 import { kvProjection } from "./kv.ts";
+import { membersProjection } from "./members.ts";
 import type { Command } from "./command.ts";
 import { commandNamespace } from "./command.ts";
 
@@ -12,7 +13,7 @@ import { commandNamespace } from "./command.ts";
 type AnyProjection = Projection<any, any, any>;
 
 /** Every projection, in a fixed order (the snapshot order). Later issues append here. */
-export const projections: readonly AnyProjection[] = [kvProjection];
+export const projections: readonly AnyProjection[] = [kvProjection, membersProjection];
 
 const byNamespace = new Map<string, AnyProjection>(projections.map((p) => [p.namespace, p]));
 assert(byNamespace.size === projections.length, "two projections claim one namespace");

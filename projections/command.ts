@@ -3,6 +3,7 @@
 // namespace here and nothing in log/. Must not hold behaviour: only the shapes.
 
 import type { Index } from "../internal/brand.ts";
+import type { MemberCommand } from "./members.ts";
 
 /**
  * Paths are the store's internal paths: client keys live under "/1" (etcd's StoreKeysPrefix),
@@ -49,7 +50,7 @@ export interface KvExpire {
 export type KvCommand = KvSet | KvCreateInOrder | KvDelete | KvExpire;
 
 /** Written by the daemon itself, e.g. on bootstrap: publishes a member's attributes like etcd. */
-export type Command = KvCommand;
+export type Command = KvCommand | MemberCommand;
 
 export type CommandType = Command["type"];
 

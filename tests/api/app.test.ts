@@ -161,14 +161,15 @@ s("/v2/members/leader gives the leader, or 503 During election; other names 404"
   assert.is(r.body, '{"message":"Not found"}');
 });
 
-s("/v2/members POST/PUT/DELETE: 415 for a form, 405 without an id, 404 for an unknown id, else 500 not supported", async () => {
+s("/v2/members POST/PUT/DELETE: 415 for a form, 405 without an id, 404 for an unknown id; 201 and 204 on success", async () => {
   const t = setup();
   let r = await t.req("POST", "/v2/members", "peerURLs=x");
   assert.is(r.status, 415);
   assert.is(r.body, '{"message":"Bad Content-Type application/x-www-form-urlencoded, accept application/json"}');
   r = await t.req("POST", "/v2/members", '{"peerURLs":["http://127.0.0.1:23801"]}', "application/json");
-  assert.is(r.status, 500);
-  assert.is(r.body, '{"message":"membership changes are not supported by this member yet"}');
+  assert.is(r.status, 201);
+  assert.is(r.body, '{"id":"1001","name":"","peerURLs":["http://127.0.0.1:23801"],"clientURLs":[]}\n');
+  assert.is(r.headers["content-type"], "application/json");
   for (const m of ["PUT", "DELETE"]) {
     r = await t.req(m, "/v2/members");
     assert.is(r.status, 405);
@@ -180,10 +181,11 @@ s("/v2/members POST/PUT/DELETE: 415 for a form, 405 without an id, 404 for an un
     assert.is(r.body, '{"message":"No such member: 1234abcd"}');
     r = await t.req(m, "/v2/members/nothex");
     assert.is(r.body, '{"message":"No such member: nothex"}');
-    r = await t.req(m, "/v2/members/2E1259D415F2A040", '{"peerURLs":["http://127.0.0.1:23802"]}', "application/json");
-    assert.is(r.status, 500);
-    assert.is(r.body, '{"message":"membership changes are not supported by this member yet"}');
+    r = await t.req(m, "/v2/members/1001", '{"peerURLs":["http://127.0.0.1:23802"]}', "application/json");
+    assert.is(r.status, 204);
+    assert.is(r.body, "");
   }
+  assert.equal(t.deps.membersList.map((m) => m.id), ["2e1259d415f2a040"]);
   assert.is(t.deps.proposed.length, 0);
 });
 
@@ -270,6 +272,7 @@ s("/v1/cluster/status reports the member's raft view", async () => {
     firstIndex: 1,
     lastIndex: 4,
     logBytesOnDisk: 4096,
+    members: [{ id: "2e1259d415f2a040", name: "n1", peerURLs: ["http://127.0.0.1:23800"], clientURLs: ["http://127.0.0.1:23790"] }],
   });
   const bad = await t.req("POST", "/v1/cluster/status");
   assert.is(bad.status, 405);

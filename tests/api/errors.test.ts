@@ -3,7 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { NodeError, type NodeErrorCode } from "../../api/deps.ts";
-import { kvErrorReply, nodeFailureReply, requestErrorReply, valueTooLargeReply } from "../../api/errors.ts";
+import { kvErrorReply, memberFailureReply, nodeFailureReply, requestErrorReply, valueTooLargeReply } from "../../api/errors.ts";
 
 const s = suite("api/errors");
 
@@ -35,12 +35,28 @@ s("nodeFailureReply() gives 300 Raft Internal Error, HTTP 500, for every NodeErr
     "node/stopped": "etcdserver: server stopped",
     "node/disk-full": "etcdserver: disk is full: no space left on device (the write was not made durable)",
     "node/storage": "etcdserver: storage failure: SQLITE_IOERR",
+    "node/member-not-found": "membership: member not found",
+    "node/member-removed": "membership: ID removed",
+    "node/member-change-pending": "etcdserver: a membership change is already in progress; retry once it is applied",
   };
   for (const [code, cause] of Object.entries(causes)) {
     const r = nodeFailureReply(new NodeError(code as NodeErrorCode, code === "node/storage" ? "SQLITE_IOERR" : ""));
     assert.is(r.status, 500);
     assert.is(r.body, `{"errorCode":300,"message":"Raft Internal Error","cause":"${cause}","index":0}\n`);
   }
+});
+
+s("memberFailureReply(): 404 for an unknown id, 410 for a removed one, 500 with etcd's text otherwise", () => {
+  let r = memberFailureReply(new NodeError("node/member-not-found", ""), "abc");
+  assert.is(r.status, 404);
+  assert.is(r.body, '{"message":"No such member: abc"}');
+  r = memberFailureReply(new NodeError("node/member-removed", ""), "abc");
+  assert.is(r.status, 410);
+  assert.is(r.body, '{"message":"membership: ID removed"}');
+  r = memberFailureReply(new NodeError("node/timeout", ""), "abc");
+  assert.is(r.status, 500);
+  assert.is(r.body, '{"message":"etcdserver: request timed out"}');
+  assert.throws(() => memberFailureReply(new TypeError("bug"), "x"), /bug/);
 });
 
 s("nodeFailureReply() rethrows anything that is not a NodeError", () => {

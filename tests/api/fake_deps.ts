@@ -9,7 +9,7 @@ import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../../api/dep
 import { NodeError, type NodeErrorCode } from "../../api/deps.ts";
 import { fixedClock } from "../../internal/clock.ts";
 import { decodeEntry, encodeEntry } from "../../projections/entry.ts";
-import type { Command } from "../../projections/command.ts";
+import type { Command, KvCommand } from "../../projections/command.ts";
 import { kvBootstrapCommands, kvProjection, type KvResult, type KvState } from "../../projections/kv.ts";
 
 export const CLUSTER_ID = "48276a8f75b6a87";
@@ -60,9 +60,24 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
     proposed: [],
     sinks,
     kvState: () => state,
+    // Membership in memory, as the daemon's members projection would apply it.
+    addMember(peerURLs) {
+      const m: MemberInfo = { id: (0x1000 + deps.membersList.length).toString(16), name: "", peerURLs: [...peerURLs], clientURLs: [] };
+      deps.membersList.push(m);
+      return Promise.resolve(m);
+    },
+    removeMember(id) {
+      deps.membersList = deps.membersList.filter((m) => m.id !== id);
+      return Promise.resolve();
+    },
+    updateMember(id, peerURLs) {
+      deps.membersList = deps.membersList.map((m) => (m.id === id ? { ...m, peerURLs: [...peerURLs] } : m));
+      return Promise.resolve();
+    },
+    followerStats: () => [],
     apply(command: Command): KvResult {
       deps.raftIndex++;
-      const result = kvProjection.apply(state, command, { index: deps.raftIndex, term: deps.term, timeMs: clock.nowMs() });
+      const result = kvProjection.apply(state, command as KvCommand, { index: deps.raftIndex, term: deps.term, timeMs: clock.nowMs() });
       for (const s of sinks) s.onKvResult(result);
       return result;
     },
