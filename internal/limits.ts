@@ -38,6 +38,8 @@ export const limits = Object.freeze({
   snapshotChunkBytes: 1024 * 1024,
   /** Largest snapshot a member accepts from a peer, in bytes. */
   snapshotBytesMax: 1024 * 1024 * 1024,
+  /** How long a stopping member waits for open client connections (long-poll watchers) to finish. */
+  shutdownGraceMs: 1000,
   /** Largest HTTP request body read, in bytes (value limit plus form overhead). */
   requestBodyBytesMax: 4 * 1024 * 1024,
 });

@@ -19,6 +19,8 @@ export interface Config {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  /** Entries kept behind a snapshot so a slightly slow follower catches up without one. */
+  readonly snapshotCatchupEntries: number;
   readonly maxRequestBytes: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
 }
@@ -48,6 +50,7 @@ export const serveFlags: Record<string, FlagSpec> = {
   "heartbeat-interval": { type: "string", def: String(limits.heartbeatIntervalMsDefault), help: "Time (in milliseconds) of a heartbeat interval." },
   "election-timeout": { type: "string", def: String(limits.electionTimeoutMsDefault), help: "Time (in milliseconds) for an election to timeout." },
   "snapshot-count": { type: "string", def: String(limits.snapshotCountDefault), help: "Number of committed entries that trigger a snapshot of the projections." },
+  "snapshot-catchup-entries": { type: "string", def: String(limits.catchUpEntries), help: "Entries kept in the log behind a snapshot for slow followers (etcd keeps 5000)." },
   "max-request-bytes": { type: "string", def: String(limits.valueBytesMax), help: "Largest value accepted in a client request, in bytes." },
   "log-level": { type: "string", def: "info", help: "debug, info, warn or error." },
 };
@@ -145,6 +148,7 @@ export function parseServeConfig(argv: readonly string[], env: Readonly<Record<s
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: positiveInt("snapshot-count", get("snapshot-count")),
+    snapshotCatchupEntries: positiveInt("snapshot-catchup-entries", get("snapshot-catchup-entries")),
     maxRequestBytes: positiveInt("max-request-bytes", get("max-request-bytes")),
     logLevel: level as Config["logLevel"],
   });

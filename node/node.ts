@@ -908,7 +908,8 @@ export class Node implements ApiDeps {
 
   #issueReadIndex(): void {
     if (this.#readWaiters.length === 0 || this.#lead === "") return;
-    const ctx = String(++this.#readSeq);
+    // The leader keys pending rounds by context, across every member: it must be unique cluster-wide.
+    const ctx = `${this.#id.memberId}:${++this.#readSeq}`;
     this.#readBatches.set(ctx, { waiters: this.#readWaiters, issuedMs: Date.now() });
     this.#readWaiters = [];
     // On a follower the core asks the leader (MsgReadIndex); every waiter of the batch shares the round.
@@ -964,6 +965,7 @@ export class Node implements ApiDeps {
       if (now - b.issuedMs >= limits.readIndexRetryMs) this.#readWaiters.push(...keep);
       else this.#readBatches.set(ctx, { waiters: keep, issuedMs: b.issuedMs });
     }
+    for (const x of this.#readIndexWaits) x.waiters = timedOut(x.waiters);
     if (this.#readWaiters.length > 0) this.#schedule();
     // The leader alone expires TTL keys, by proposing kv/expire with its clock in the entry.
     if (this.#lead === this.#id.memberId && !this.#expireProposed && !this.#diskFull) {
@@ -1001,7 +1003,7 @@ export class Node implements ApiDeps {
       }
       throw e;
     }
-    const compactTo = this.#applied - limits.catchUpEntries;
+    const compactTo = this.#applied - this.#cfg.snapshotCatchupEntries;
     if (compactTo > this.#storage.firstIndex()) this.#storage.compact(compactTo);
     this.#lastSnapshotCostMs = performance.now() - now;
     this.#lastSnapshotMs = performance.now();

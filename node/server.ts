@@ -34,8 +34,12 @@ export async function startMember(config: Config, runtime: Runtime, logger: Logg
     stopping ??= (async () => {
       // A leader first hands over (peers must still be reachable for that), then listeners close.
       if (graceful && !err) await node.stopGracefully(config.electionTimeoutMs);
-      await Promise.allSettled([...clientServers, ...peerServers].map((s) => s.close()));
+      // The node first: it fails every waiting write and read, so their handlers finish and the
+      // servers' graceful shutdown has nothing to wait for but long-poll watchers, which are cut
+      // after a short grace (the process exits right after).
       node.stop();
+      const closing = Promise.allSettled([...clientServers, ...peerServers].map((s) => s.close()));
+      await Promise.race([closing, new Promise((r) => setTimeout(r, limits.shutdownGraceMs))]);
       finish(err);
     })();
     return stopping;
