@@ -78,7 +78,10 @@ function dial(url: string, line: string, timeoutMs: number): Promise<net.Socket>
       reject(e);
     };
     const timer = setTimeout(() => fail(new Error(`no answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
-    sock.once("connect", () => sock.write(line));
+    sock.once("connect", () => {
+      sock.setNoDelay(true); // again once connected: Deno's node:net may not carry it over
+      sock.write(line);
+    });
     sock.on("error", (e) => fail(e));
     sock.once("close", () => fail(new Error(`${url} closed the connection`)));
     const onData = (d: Uint8Array) => {
