@@ -956,14 +956,16 @@ export class Node implements ApiDeps {
       return keep;
     };
     this.#readWaiters = timedOut(this.#readWaiters);
+    // Updated in place: deleting and re-adding a key while iterating a Map visits it again, forever.
     for (const [ctx, b] of this.#readBatches) {
-      const keep = timedOut(b.waiters);
-      this.#readBatches.delete(ctx);
-      if (keep.length === 0) continue;
+      b.waiters = timedOut(b.waiters);
       // A read index round lost on the way (a dropped message, a leader that had not yet
       // committed in its term) is asked again rather than left to time out.
-      if (now - b.issuedMs >= limits.readIndexRetryMs) this.#readWaiters.push(...keep);
-      else this.#readBatches.set(ctx, { waiters: keep, issuedMs: b.issuedMs });
+      if (b.waiters.length === 0) this.#readBatches.delete(ctx);
+      else if (now - b.issuedMs >= limits.readIndexRetryMs) {
+        this.#readBatches.delete(ctx);
+        this.#readWaiters.push(...b.waiters);
+      }
     }
     for (const x of this.#readIndexWaits) x.waiters = timedOut(x.waiters);
     if (this.#readWaiters.length > 0) this.#schedule();
