@@ -94,6 +94,24 @@ s("a write to any member is seen by quorum reads everywhere and by a watch on a 
   assert.is(ev.node.value, "from-a-follower");
 });
 
+s("steady quorum reads on the leader and a follower keep being answered (read-index batches retire)", async () => {
+  // Regression: housekeeping once looped forever over young read batches under steady load.
+  const end = Date.now() + 1500;
+  let n = 0;
+  await Promise.all(Array.from({ length: 16 }, async (_, k) => {
+    while (Date.now() < end) {
+      const r = await fetch(`${client(1 + (k % 3))}/v2/keys/w?quorum=true`);
+      assert.is(r.status, 200);
+      await r.body?.cancel();
+      n++;
+    }
+  }));
+  assert.ok(n > 50, `only ${n} reads`);
+  const st = await fetch(`${client(1)}/v1/cluster/status`, { signal: AbortSignal.timeout(2000) });
+  assert.is(st.status, 200);
+  await st.body?.cancel();
+});
+
 s("the leader reports its followers' heartbeat round trips; followers answer 403", async () => {
   const sts = await Promise.all([1, 2, 3].map(status));
   const li = sts.findIndex((x) => x.state === "StateLeader") + 1;
