@@ -35,6 +35,13 @@ export interface Model<S, I, O> {
   partition?(history: Operation<I, O>[]): Operation<I, O>[][];
   /** Must be injective (equal hashes mean equal states): memoisation trusts it. Default JSON.stringify. */
   hash?(state: S): string;
+  /**
+   * Optional: true when every legal step of this operation leaves the state unchanged (a read, a
+   * failed compare-and-swap). The search then linearizes it as soon as it is legal and never tries
+   * postponing it, which removes the exponential cost of many concurrent reads. Wrong answers here
+   * make the checker wrong, so leave it out when unsure.
+   */
+  readOnly?(input: I, output: O): boolean;
 }
 
 /** "unknown" = the time limit ran out before an answer. */
@@ -143,18 +150,58 @@ interface SingleResult {
 function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], deadline: number): SingleResult {
   const n = ops.length;
   const hashState = model.hash ? (s: S) => model.hash!(s) : (s: S) => JSON.stringify(s);
+  const init = model.init();
+
+  // "Pending" operations never returned (return = Infinity) and are legal from the initial state:
+  // unknown outcomes, which the model accepts in any state. They never have to be linearized before
+  // anything, so a search state that linearized fewer of them (with the same state and the same
+  // returned operations) can do everything one that linearized more can: place the extra ones last.
+  // That dominance is what keeps histories with many timed-out writes tractable (without it every
+  // subset of the pending writes is a separate memo entry).
+  const pending = new Uint8Array(n);
+  // Read-only operations (model.readOnly): taking one as soon as it is legal loses nothing, since a
+  // step that changes nothing can only remove constraints. So when the state after it fails, the
+  // state before it fails too, and the search backs up past both.
+  const readOnly = new Uint8Array(n);
+  let anyPending = false;
+  for (let i = 0; i < n; i++) {
+    if (ops[i].return === Infinity && model.step(init, ops[i].input, ops[i].output)[0]) {
+      pending[i] = 1;
+      anyPending = true;
+    } else if (model.readOnly && model.readOnly(ops[i].input, ops[i].output)) {
+      readOnly[i] = 1;
+    }
+  }
 
   // Entries: 2i = call of op i, 2i+1 = its return. Sorted by time, calls first on ties, then by op
   // index so the order (and so the search) is deterministic.
-  const order: number[] = new Array(2 * n);
-  for (let i = 0; i < 2 * n; i++) order[i] = i;
+  const sorted: number[] = new Array(2 * n);
+  for (let i = 0; i < 2 * n; i++) sorted[i] = i;
   const timeOf = (e: number) => ((e & 1) === 0 ? ops[e >> 1].call : ops[e >> 1].return);
-  order.sort((a, b) => {
+  sorted.sort((a, b) => {
     const ta = timeOf(a), tb = timeOf(b);
     if (ta !== tb) return ta < tb ? -1 : 1;
     if ((a & 1) !== (b & 1)) return (a & 1) - (b & 1);
     return a - b;
   });
+  // Within a run of calls (between two returns) the order is free. Read-only calls go first (taking
+  // one settles its state's fate), pending calls last, so the search meets the states that dominate
+  // (fewer pending operations linearized) before the dominated ones.
+  const order: number[] = [];
+  const reads: number[] = [], writes: number[] = [], held: number[] = [];
+  const flush = () => {
+    order.push(...reads, ...writes, ...held);
+    reads.length = writes.length = held.length = 0;
+  };
+  for (const e of sorted) {
+    if ((e & 1) === 1) {
+      flush();
+      order.push(e);
+    } else if (readOnly[e >> 1]) reads.push(e);
+    else if (pending[e >> 1]) held.push(e);
+    else writes.push(e);
+  }
+  flush();
 
   // The linked list over positions 0..2n-1 of `order`, with a head sentinel at 2n.
   const head = 2 * n;
@@ -192,12 +239,17 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
     prev[next[e]] = e;
   };
 
+  // The linearized set, split: `bits` holds returned operations (and is hashed), `pbits` pending ones.
   const words = Math.max(1, Math.ceil(n / 32));
   const bits = new Uint32Array(words);
+  const pbits = new Uint32Array(anyPending ? words : 0);
   const z = zobrist(n);
   let zhash = 0;
-  // memo: state hash -> linearized-set hash -> bitsets seen with that state.
-  const memo = new Map<string, Map<number, Uint32Array[]>>();
+  // memo: state hash -> hash of `bits` -> what was seen with that state. With pending operations a
+  // bucket keeps an antichain: a new entry dominated by an old one is pruned, old entries the new one
+  // dominates are dropped.
+  type Seen = { bits: Uint32Array; pbits: Uint32Array };
+  const memo = new Map<string, Map<number, Seen[]>>();
   const seen = (sh: string, zh: number): boolean => {
     let byZ = memo.get(sh);
     if (!byZ) {
@@ -205,23 +257,63 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
       memo.set(sh, byZ);
     }
     const bucket = byZ.get(zh);
-    if (bucket) {
-      for (const b of bucket) if (equalBits(b, bits)) return true;
-      bucket.push(bits.slice());
-    } else {
-      byZ.set(zh, [bits.slice()]);
+    if (!bucket) {
+      byZ.set(zh, [{ bits: bits.slice(), pbits: pbits.slice() }]);
+      return false;
     }
+    let keep = 0;
+    for (let i = 0; i < bucket.length; i++) {
+      const b = bucket[i];
+      if (equalBits(b.bits, bits)) {
+        if (isSubset(b.pbits, pbits)) return true; // the old entry did at least as well
+        if (isSubset(pbits, b.pbits)) continue; // the new one dominates it: drop it
+      }
+      bucket[keep++] = b;
+    }
+    bucket.length = keep;
+    bucket.push({ bits: bits.slice(), pbits: pbits.slice() });
     return false;
+  };
+  const toggle = (id: number) => {
+    if (pending[id]) pbits[id >>> 5] ^= 1 << (id & 31);
+    else {
+      bits[id >>> 5] ^= 1 << (id & 31);
+      zhash = xor53(zhash, z[id]);
+    }
   };
 
   const stackNode: number[] = [];
   const stackState: S[] = [];
   let longest: number[] = [];
-  let state = model.init();
+  let state = init;
   let entry = next[head];
   let iterations = 0;
+  // Done when every returned operation is linearized: the pending ones left can go last, in any
+  // order, since they are legal in every state. (Placing them one by one would only meet states
+  // dominated by the current one, which the memo prunes.)
+  let definiteLeft = 0;
+  for (let i = 0; i < n; i++) if (!pending[i]) definiteLeft++;
 
-  while (next[head] !== NIL) {
+  // Undoes the newest choice; returns false when there is none left (the history is illegal). A
+  // read-only choice that failed means the state before it fails too, so it keeps undoing.
+  const backtrack = (): boolean => {
+    if (stackNode.length > longest.length) longest = stackNode.map((e) => opOf[e]);
+    for (;;) {
+      if (stackNode.length === 0) return false;
+      const e = stackNode.pop()!;
+      state = stackState.pop()!;
+      const id = opOf[e];
+      toggle(id);
+      if (!pending[id]) definiteLeft++;
+      unlift(e);
+      if (!readOnly[id]) {
+        entry = next[e];
+        return true;
+      }
+    }
+  };
+
+  while (definiteLeft > 0) {
     if ((++iterations & 1023) === 0 && deadline !== Infinity && performance.now() > deadline) {
       return { result: "unknown", longest };
     }
@@ -230,10 +322,9 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
       const op = ops[id];
       const [legal, after] = model.step(state, op.input, op.output);
       if (legal) {
-        bits[id >>> 5] |= 1 << (id & 31);
-        const zh = xor53(zhash, z[id]);
-        if (!seen(hashState(after), zh)) {
-          zhash = zh;
+        toggle(id);
+        if (!seen(hashState(after), zhash)) {
+          if (!pending[id]) definiteLeft--;
           stackNode.push(entry);
           stackState.push(state);
           state = after;
@@ -241,23 +332,27 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
           entry = next[head];
           continue;
         }
-        bits[id >>> 5] &= ~(1 << (id & 31));
+        toggle(id);
+        // Legal but already explored: for a read-only operation that failure is this state's too.
+        if (readOnly[id] && !backtrack()) return { result: "illegal", longest };
+        if (readOnly[id]) continue;
       }
       entry = next[entry];
     } else {
       // A return: the operation it closes must have been linearized before this point.
-      if (stackNode.length === 0) return { result: "illegal", longest };
-      if (stackNode.length > longest.length) longest = stackNode.map((e) => opOf[e]);
-      entry = stackNode.pop()!;
-      state = stackState.pop()!;
-      const id = opOf[entry];
-      bits[id >>> 5] &= ~(1 << (id & 31));
-      zhash = xor53(zhash, z[id]);
-      unlift(entry);
-      entry = next[entry];
+      if (!backtrack()) return { result: "illegal", longest };
     }
   }
-  return { result: "ok", longest: stackNode.map((e) => opOf[e]) };
+  const linearization = stackNode.map((e) => opOf[e]);
+  const placed = new Uint8Array(n);
+  for (const id of linearization) placed[id] = 1;
+  for (let i = 0; i < n; i++) if (!placed[i]) linearization.push(i);
+  return { result: "ok", longest: linearization };
+}
+
+function isSubset(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < a.length; i++) if ((a[i] & ~b[i]) !== 0) return false;
+  return true;
 }
 
 function equalBits(a: Uint32Array, b: Uint32Array): boolean {
@@ -324,6 +419,7 @@ export const kvModel: Model<string | null, KvInput, KvOutput> = {
     return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
   },
   hash: (state) => (state === null ? "-" : "=" + state),
+  readOnly: (input, output) => !isUnknown(output) && (input.op === "get" || output.ok === false),
 };
 
 // ---------------------------------------------------------------------------------------------
