@@ -139,6 +139,18 @@ export class RawNode {
     if (err !== null) throw err;
   }
 
+  /**
+   * Proposes several normal entries as one MsgProp: the leader appends them together and sends one
+   * append per follower for all of them (one message and one response each, not one per entry).
+   * All or none: throws ProposalDroppedError when they cannot be taken.
+   */
+  proposeBatch(data: readonly Uint8Array[]): void {
+    if (data.length === 0) return;
+    const es: Entry[] = data.map((d) => ({ term: 0, index: 0, type: EntryType.Normal, data: d }));
+    const err = this.raft.step(message(MessageType.Prop, this.raft.id, es));
+    if (err !== null) throw err;
+  }
+
   /** Proposes a membership change. Refused changes (one pending already) become no-op entries. */
   proposeConfChange(cc: ConfChange): void {
     const e: Entry = { term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) };

@@ -133,6 +133,9 @@ export class Node implements ApiDeps {
   readonly #startTime = new Date().toISOString();
   #requestSeq = 0;
   readonly #pending = new Map<number, Pending>();
+  /** Writes of this event-loop turn, not yet handed to the core. */
+  #proposals: Uint8Array[] = [];
+  #proposalIds: number[] = [];
   /** Membership changes this member proposed, by "<type>:<id>", answered when applied. */
   readonly #pendingConf = new Map<string, Pending & { member?: MemberInfo }>();
   readonly #sinks: KvEventSink[] = [];
@@ -360,17 +363,37 @@ export class Node implements ApiDeps {
     // the member that encoded them skips decoding them; the bytes are what replay will decode.
     this.#ownEnvelopes.set(data, env);
     return new Promise((resolve, reject) => {
-      try {
-        // On a follower the core forwards the proposal to the leader (MsgProp); the entry comes
-        // back in the log and this member answers its client when it applies it.
-        this.#raw.propose(data);
-      } catch (e) {
-        reject(new NodeError("node/no-leader", `etcdserver: proposal dropped (${(e as Error).message})`));
-        return;
-      }
+      // Proposed with every other write of this event-loop turn as one batch (#flushProposals).
+      this.#proposals.push(data);
+      this.#proposalIds.push(requestId);
       this.#pending.set(requestId, { resolve, reject, deadlineMs: Date.now() + limits.proposalTimeoutMs });
       this.#schedule();
     });
+  }
+
+  /**
+   * Hands the writes of this turn to the core as one MsgProp: the leader then sends one append per
+   * follower for all of them. On a follower the core forwards the batch to the leader; the entries
+   * come back in the log and this member answers each client when it applies its entry.
+   */
+  #flushProposals(): void {
+    if (this.#proposals.length === 0) return;
+    const data = this.#proposals;
+    const ids = this.#proposalIds;
+    this.#proposals = [];
+    this.#proposalIds = [];
+    try {
+      this.#raw.proposeBatch(data);
+    } catch (e) {
+      const err = new NodeError("node/no-leader", `etcdserver: proposal dropped (${(e as Error).message})`);
+      for (const id of ids) {
+        const p = this.#pending.get(id);
+        if (p) {
+          this.#pending.delete(id);
+          p.reject(err);
+        }
+      }
+    }
   }
 
   #refuseWrite(): NodeError | undefined {
@@ -582,6 +605,8 @@ export class Node implements ApiDeps {
     const err = new NodeError("node/stopped", "etcdserver: server stopped");
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
+    this.#proposals = [];
+    this.#proposalIds = [];
     for (const p of this.#pendingConf.values()) p.reject(err);
     this.#pendingConf.clear();
     for (const w of this.#readWaiters) w.reject(err);
@@ -618,6 +643,7 @@ export class Node implements ApiDeps {
     if (this.#processing || this.#stopped) return;
     this.#processing = true;
     try {
+      this.#flushProposals();
       this.#issueReadIndex();
       let rounds = 0;
       while (this.#raw.hasReady() && !this.#stopped) {
