@@ -42,8 +42,8 @@ options:
   --kills N               leader kills per side for failover (default ${clusterFullParams.kills})
   --rate N                open-loop rate for latency (default: half of coreplane's put-32 median
                           from this run, measured first if put-32 is not chosen)
-  --generator-nice N      nice value of the open-loop generator's thread while it runs (default
-                          ${clusterFullParams.generatorNice}; 0 leaves it at the members' priority)
+  --generator-nice N      nice value of the open-loop generator process (its autogroup and
+                          thread; default ${clusterFullParams.generatorNice}; 0 leaves it at the members' priority)
   -h, --help`;
 
 function onPath(tool: string): boolean {

@@ -24,7 +24,7 @@ export interface ClusterParams {
   latencyWarmupS: number;
   /** Connections the open-loop generator may open. */
   latencyConnections: number;
-  /** Nice value of the bench's main thread while the open-loop generator runs (0 = unchanged). */
+  /** Nice value the open-loop generator process sets for itself (its autogroup and thread; 0 = unchanged). */
   generatorNice: number;
 }
 

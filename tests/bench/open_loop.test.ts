@@ -7,7 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { runOpenLoop } from "../../bench/open_loop.ts";
+import { resultFromJson, resultToJson, runOpenLoop } from "../../bench/open_loop.ts";
 
 const s = suite("bench/open_loop");
 const port = 28901;
@@ -113,6 +113,8 @@ s("error answers count as failures and as infinitely slow", async () => {
     assert.is(r.non2xx, 30);
     assert.is(r.ok, 0);
     assert.is(r.latency.p50Ms, Infinity);
+    // The command's JSON keeps Infinity (plain JSON would turn it into null).
+    assert.equal(resultFromJson(resultToJson(r)), r);
     assert.match(r.failures[0], /^500 [^]*"errorCode":300/, JSON.stringify(r.failures));
   } finally {
     await srv.close();
