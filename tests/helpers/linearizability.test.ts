@@ -11,9 +11,11 @@ import { createPrng, type Prng } from "../../internal/prng.ts";
 import {
   checkOperations,
   checkOperationsVerbose,
+  describeKvOperation,
   explainKv,
   explainReport,
   kvModel,
+  shrinkIllegal,
   type KvInput,
   type KvOutput,
   type Model,
@@ -192,22 +194,59 @@ s("explanations list operations by call time and are empty for a linearizable hi
   assert.is(explainKv([put(0, 0, 10, "1"), get(1, 20, 30, "1")]), "");
   const h = [get(2, 40, 50, "1"), put(0, 20, 30, "2"), put(1, 0, 10, "1")];
   const text = explainKv(h);
-  const calls = [...text.matchAll(/\[(\d+), /g)].map((m) => Number(m[1]));
+  const marked = text.split("\n").filter((l) => /^\s+(#\d+|--) c\d/.test(l));
+  const calls = marked.map((l) => Number(/\[(\d+), /.exec(l)![1]));
   assert.equal(calls, [0, 20, 40], text);
   assert.match(text, /not linearizable/);
-  // Long partitions are cut to a window around the first operation outside the longest linearization.
+  assert.match(text, /cannot be placed[^\n]*\n\s+c2 \[40, 50\] get\(k\) => "1"/, text);
+});
+
+s("explanations of long histories: the culprit, the shrunk history and a window around it", () => {
+  // 200 writes, reads of the latest value, and one read of a value overwritten long ago.
   const long: KvOp[] = [];
-  for (let i = 0; i < 200; i++) long.push(put(0, i * 10, i * 10 + 5, "v" + i));
-  long.push(get(1, 2001, 2002, "v3"));
-  const cut = explainKv(long);
-  assert.ok(cut.split("\n").length < 70, cut);
-  assert.match(cut, /earlier operations/);
-  assert.match(cut, /get\(k\) => "v3"/);
+  for (let i = 0; i < 200; i++) {
+    long.push(put(0, i * 10, i * 10 + 5, "v" + i));
+    long.push(get(1, i * 10 + 6, i * 10 + 7, "v" + i));
+  }
+  long.push(get(2, 1001, 1002, "v3"));
+  const text = explainKv(long);
+  assert.ok(text.split("\n").length < 100, text);
+  assert.match(text, /cannot be placed[^\n]*\n\s+c2 \[1001, 1002\] get\(k\) => "v3"/, text);
+  assert.match(text, /earlier operations/);
+  assert.match(text, /later operations/);
+  // The shrunk history: every write called by 1002, none of the 100 good reads, the stale one.
+  const report = checkOperationsVerbose(kvModel, long);
+  const sh = shrinkIllegal(kvModel, report.failed!.operations, { relax: (op) => (op.input.op === "get" ? null : unknown(op)) });
+  assert.is(sh.cutAt, 1002);
+  assert.equal(sh.culprits.map((op) => op.call), [1001]);
+  const gets = sh.core.filter((c) => c.op.input.op === "get");
+  assert.equal(gets.map((c) => c.op.call), [1001], JSON.stringify(gets));
+  assert.is(sh.core.filter((c) => c.op.input.op === "put").length, 101);
+  assert.ok(sh.core.some((c) => c.relaxed), "the put running at 1002 is cut");
+});
+
+s("shrinking keeps every read a violation needs", () => {
+  // A read sees the new value, a later one the old: both reads are needed, the unrelated ones are not.
+  const h = [put(0, 0, 10, "1"), get(3, 12, 13, "1"), put(1, 20, 60, "2"), get(2, 30, 35, "2"), get(3, 36, 37, "2"),
+    get(2, 40, 45, "1"), get(3, 70, 80, "2")];
+  const report = checkOperationsVerbose(kvModel, h);
+  assert.is(report.result, "illegal");
+  const sh = shrinkIllegal(kvModel, report.failed!.operations, { relax: (op) => (op.input.op === "get" ? null : unknown(op)) });
+  assert.is(sh.cutAt, 45);
+  const reads = sh.core.filter((c) => c.op.input.op === "get").map((c) => c.op.call);
+  assert.ok(reads.includes(40), JSON.stringify(reads));
+  assert.ok(reads.includes(30) || reads.includes(36), JSON.stringify(reads));
+  assert.is(reads.length, 2, JSON.stringify(reads));
+  assert.ok(sh.core.find((c) => c.op.call === 20)!.relaxed, "put 2 was still running at 45");
 });
 
 s("histories with a return before the call are rejected", () => {
   assert.throws(() => checkOperations(kvModel, [put(0, 10, 5, "1")]), /returns before it is called/);
   assert.throws(() => checkOperations(kvModel, [put(0, NaN, 5, "1")]), /non-finite call/);
+});
+
+s("a kv operation with a known outcome and no return time is rejected", () => {
+  assert.throws(() => checkOperations(kvModel, [{ ...put(0, 0, 5, "1"), return: Infinity }]), /needs a finite return/);
 });
 
 s("an empty history is ok", () => {
@@ -376,11 +415,52 @@ function randomSmallHistory(rng: Prng, n: number): KvOp[] {
   return h;
 }
 
-s("agrees with a brute-force checker on 3,000 random small histories", () => {
+/** Small histories of a real store on few values (so states repeat), with unknowns, half of them with one output changed. */
+function randomStoreHistory(rng: Prng, n: number): KvOp[] {
+  const all: KvOp[] = [];
+  const effective: { op: KvOp; at: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const call = rng.int(15), ret = call + rng.int(10);
+    const key = rng.int(4) === 0 ? "b" : "a";
+    const v = ["1", "2"][rng.int(2)];
+    const k = rng.int(5);
+    const input: KvInput = k < 2
+      ? { op: "get", key }
+      : k === 2
+      ? { op: "put", key, value: v }
+      : k === 3
+      ? { op: "cas", key, prev: ["1", "2"][rng.int(2)], value: v }
+      : { op: "delete", key };
+    const unk = rng.int(4) === 0;
+    const op: KvOp = { clientId: i, input, call, output: { ok: true }, return: unk ? Infinity : ret };
+    all.push(op);
+    if (unk) {
+      op.output = { unknown: true };
+      const fate = rng.int(3);
+      if (fate === 1) effective.push({ op, at: call + rng.next() * (ret - call) });
+      if (fate === 2) effective.push({ op, at: ret + rng.int(20) });
+    } else effective.push({ op, at: call + rng.next() * (ret - call) });
+  }
+  effective.sort((a, b) => a.at - b.at);
+  const store = new Map<string, string>();
+  for (const { op } of effective) {
+    const out = apply(store, op.input);
+    if (!("unknown" in op.output)) op.output = out;
+  }
+  const definite = all.filter((o) => !("unknown" in o.output));
+  if (rng.int(2) === 0 && definite.length > 0) {
+    const o = definite[rng.int(definite.length)];
+    const out = o.output as { ok: boolean };
+    o.output = o.input.op === "get" ? { ok: true, value: [null, "1", "2"][rng.int(3)] } : { ok: !out.ok };
+  }
+  return all;
+}
+
+s("agrees with a brute-force checker on 4,000 random small histories", () => {
   const rng = createPrng(SEED);
   let ok = 0, illegal = 0;
-  for (let t = 0; t < 3000; t++) {
-    const h = randomSmallHistory(rng, 1 + rng.int(7));
+  for (let t = 0; t < 4000; t++) {
+    const h = t % 2 === 0 ? randomSmallHistory(rng, 1 + rng.int(7)) : randomStoreHistory(rng, 1 + rng.int(8));
     const want = bruteForce(h) ? "ok" : "illegal";
     const got = checkOperations(kvModel, h);
     if (got !== want) {
@@ -390,7 +470,32 @@ s("agrees with a brute-force checker on 3,000 random small histories", () => {
     else illegal++;
   }
   // Both answers must be well represented for the comparison to mean anything.
-  assert.ok(ok > 300 && illegal > 300, `ok=${ok} illegal=${illegal}`);
+  assert.ok(ok > 600 && illegal > 600, `ok=${ok} illegal=${illegal}`);
+});
+
+s("shrinking is sound: cut-offs and dropped reads of a linearizable history stay linearizable (brute force)", () => {
+  // The two steps of shrinkIllegal, applied to histories the brute force finds linearizable: if any
+  // result were not linearizable, a shrunk history could blame a correct one.
+  const rng = createPrng(SEED ^ 0x9e3779b9);
+  const relax = (op: KvOp): KvOp | null =>
+    kvModel.readOnly!(op.input, op.output) ? null : { ...op, output: { unknown: true }, return: Infinity };
+  let tried = 0;
+  for (let t = 0; t < 1500; t++) {
+    const h = randomStoreHistory(rng, 1 + rng.int(8)).filter((op) => !("unknown" in op.output && op.input.op === "get"));
+    if (!bruteForce(h)) continue;
+    for (const cutAt of new Set(h.map((op) => op.return).filter((r) => r !== Infinity))) {
+      const cut = h.filter((op) => op.call <= cutAt).map((op) => (op.return <= cutAt || op.return === Infinity ? op : relax(op)))
+        .filter((op): op is KvOp => op !== null);
+      tried++;
+      if (!bruteForce(cut)) assert.unreachable(`cut at ${cutAt} (SEED=${SEED}) of ${JSON.stringify(h)}`);
+    }
+    for (let i = 0; i < h.length; i++) {
+      if (!kvModel.readOnly!(h[i].input, h[i].output)) continue;
+      const without = h.slice(0, i).concat(h.slice(i + 1));
+      if (!bruteForce(without)) assert.unreachable(`without read ${i} (SEED=${SEED}) of ${JSON.stringify(h)}`);
+    }
+  }
+  assert.ok(tried > 1000, `only ${tried} cut-offs tried`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -398,7 +503,14 @@ s("agrees with a brute-force checker on 3,000 random small histories", () => {
 // a random point inside its window (never, or at any later time, for some unknown ones), and the
 // outputs are what a real register map would answer in that order.
 
-interface GenOptions { ops: number; keys: number; clients: number; unknownEvery: number }
+interface GenOptions {
+  ops: number;
+  keys: number;
+  clients: number;
+  unknownEvery: number;
+  /** One request in this many is stuck for a long time (a partition, a paused leader). */
+  longEvery?: number;
+}
 
 function linearizableHistory(rng: Prng, o: GenOptions): KvOp[] {
   const free = new Array<number>(o.clients).fill(0);
@@ -407,7 +519,7 @@ function linearizableHistory(rng: Prng, o: GenOptions): KvOp[] {
   for (let i = 0; i < o.ops; i++) {
     const c = rng.int(o.clients);
     const call = free[c] + rng.int(5);
-    const ret = call + 1 + rng.int(20);
+    const ret = call + 1 + (o.longEvery && rng.int(o.longEvery) === 0 ? 200 + rng.int(1800) : rng.int(20));
     free[c] = ret; // a client that gave up on an unknown operation goes on with the next one
     const key = "k" + rng.int(o.keys);
     const value = "v" + i;
@@ -556,26 +668,50 @@ s("property: a wrong answer in a sequential history without unknowns is illegal"
   );
 });
 
-s("1,000 operations over 10 keys from 5 concurrent clients (timed, printed)", () => {
-  const rng = createPrng(SEED);
-  const h = linearizableHistory(rng, { ops: 1000, keys: 10, clients: 5, unknownEvery: 50 });
+/** The history with one read (after `from`) changed to a value its key held two writes before it: a stale read. */
+function withStaleRead(h: KvOp[], from: number): { bad: KvOp[]; at: number } | undefined {
+  for (let i = from; i < h.length; i++) {
+    const op = h[i];
+    if (op.input.op !== "get" || op.return === Infinity) continue;
+    const puts = h.filter((p) => p.input.op === "put" && p.input.key === op.input.key && p.return < op.call && !("unknown" in p.output));
+    if (puts.length < 2) continue;
+    puts.sort((a, b) => a.return - b.return);
+    const old = puts[puts.length - 2].input as { value: string };
+    const bad = h.map((o, j) => (j === i ? { ...o, output: { ok: true, value: old.value } } : o));
+    return { bad, at: i };
+  }
+  return undefined;
+}
+
+function timedCase(name: string, o: GenOptions): void {
+  const h = linearizableHistory(createPrng(SEED), o);
   const t0 = performance.now();
   const report = checkOperationsVerbose(kvModel, h, 20_000);
   const ms = performance.now() - t0;
-  console.log(
-    `helpers/linearizability: 1,000 ops, 10 keys, 5 clients, ${h.filter((o) => o.return === Infinity).length} unknown: ` +
-      `${report.result} in ${ms.toFixed(1)} ms (${report.partitions} partitions)`,
-  );
+  const unknowns = h.filter((op) => op.return === Infinity).length;
+  console.log(`helpers/linearizability: ${name} (${unknowns} unknown): ${report.result} in ${ms.toFixed(1)} ms, ${report.partitions} partitions`);
   assert.is(report.result, "ok", explainReport(report));
-  // The same history with one read made stale must be found illegal too.
-  const i = h.findIndex((op, j) => j > 500 && op.input.op === "get" && op.return !== Infinity && (op.output as { value?: string | null }).value !== null);
-  if (i >= 0) {
-    const bad = h.map((op, j) => (j === i ? { ...op, output: { ok: true, value: "never-written" } } : op));
-    const t1 = performance.now();
-    const r2 = checkOperationsVerbose(kvModel, bad, 20_000);
-    console.log(`helpers/linearizability: the same with one bad read: ${r2.result} in ${(performance.now() - t1).toFixed(1)} ms`);
-    assert.is(r2.result, "illegal");
-  }
+  const stale = withStaleRead(h, Math.floor(h.length / 2));
+  if (!stale) return;
+  const t1 = performance.now();
+  const r2 = checkOperationsVerbose(kvModel, stale.bad, 20_000);
+  const ms2 = performance.now() - t1;
+  const t2 = performance.now();
+  const why = explainKv(stale.bad, 20_000);
+  console.log(
+    `helpers/linearizability:   with one stale read: ${r2.result} in ${ms2.toFixed(1)} ms; ` +
+      `explained (and shrunk) in ${(performance.now() - t2).toFixed(1)} ms`,
+  );
+  assert.is(r2.result, "illegal");
+  assert.ok(why.includes(describeKvOperation(stale.bad[stale.at])), why);
+}
+
+s("1,000 operations over 10 keys from 5 concurrent clients (timed, printed)", () => {
+  timedCase("1,000 ops, 10 keys, 5 clients", { ops: 1000, keys: 10, clients: 5, unknownEvery: 50 });
+});
+
+s("1,000 operations over 2 keys from 10 clients with stuck and unknown requests (timed, printed)", () => {
+  timedCase("1,000 ops, 2 keys, 10 clients, 1 in 30 stuck", { ops: 1000, keys: 2, clients: 10, unknownEvery: 30, longEvery: 30 });
 });
 
 s.run();

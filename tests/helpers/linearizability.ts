@@ -411,6 +411,8 @@ export const kvModel: Model<string | null, KvInput, KvOutput> = {
         if (op.input.op === "get") continue;
         // An unknown write may still commit long after the client gave up on it.
         if (op.return !== Infinity) o = { ...op, return: Infinity };
+      } else if (op.return === Infinity) {
+        throw new Error(`kvModel: an operation with a known outcome needs a finite return time: ${show(op)}`);
       }
       let part = byKey.get(op.input.key);
       if (!part) byKey.set(op.input.key, (part = []));
@@ -444,51 +446,201 @@ export function describeKvOperation(op: Operation<KvInput, KvOutput>): string {
   return `c${op.clientId} [${op.call}, ${ret}] ${what} => ${res}`;
 }
 
+export interface ShrinkOptions<I, O> {
+  /**
+   * How an operation still running at a cut-off time is kept: its unknown-outcome form (return =
+   * Infinity, an output the model accepts in any state), or null to drop it (only for read-only
+   * operations). Without it, no cut-off is tried.
+   */
+  relax?: (op: Operation<I, O>) => Operation<I, O> | null;
+  /** Time budget for all the checks together; the best core found so far is returned when it runs out. */
+  timeoutMs?: number;
+}
+
+/** An operation of a shrunk history: the original, and whether it counts as unknown there. */
+export interface CoreOperation<I, O> { op: Operation<I, O>; relaxed: boolean }
+
+export interface ShrinkResult<I, O> {
+  /** The shrunk history, sorted by call time. */
+  core: CoreOperation<I, O>[];
+  /** The cut-off time (Infinity when no cut-off was made). */
+  cutAt: number;
+  /** The operations returning at the cut-off: every operation that returned before them fits. */
+  culprits: Operation<I, O>[];
+}
+
+/**
+ * Shrinks an illegal history (one partition) to a smaller one that is still illegal and whose
+ * illegality implies the original's, for people to read. Two sound steps:
+ * 1. Cut-off: keep the operations called by time T, with those still running at T relaxed (unknown
+ *    outcome, or dropped if read-only), for the smallest return time T that stays illegal. Any
+ *    linearization of the whole history restricted to these operations is one of the cut history
+ *    (what was called after T can only follow every operation that returned by T), so an illegal
+ *    cut proves the whole illegal. Binary search: illegal cuts are upward closed.
+ * 2. Drop read-only operations (model.readOnly) while the rest stays illegal, in halving chunks
+ *    (delta debugging): taking reads out of a linearizable history leaves it linearizable, so the
+ *    rest still proves the original illegal.
+ * Writes are never dropped (a missing write could make a correct history look wrong).
+ */
+export function shrinkIllegal<S, I, O>(
+  model: Model<S, I, O>,
+  ops: Operation<I, O>[],
+  options: ShrinkOptions<I, O> = {},
+): ShrinkResult<I, O> {
+  const deadline = options.timeoutMs !== undefined && options.timeoutMs > 0 ? performance.now() + options.timeoutMs : Infinity;
+  // Out of time counts as "not shown illegal": the shrinking stops short, never goes wrong.
+  const illegal = (h: CoreOperation<I, O>[]): boolean =>
+    performance.now() < deadline && checkSingle(model, h.map((c) => c.op), deadline).result === "illegal";
+  const relaxedOps = new Map<Operation<I, O>, Operation<I, O>>();
+  const cut = (t: number): CoreOperation<I, O>[] => {
+    const out: CoreOperation<I, O>[] = [];
+    for (const op of ops) {
+      if (op.call > t) continue;
+      if (op.return <= t || op.return === Infinity || !options.relax) {
+        out.push({ op, relaxed: false });
+        continue;
+      }
+      let r = relaxedOps.get(op);
+      if (r === undefined) {
+        const x = options.relax(op);
+        if (x === null) continue;
+        relaxedOps.set(op, (r = x));
+      }
+      out.push({ op: r, relaxed: true });
+    }
+    return out;
+  };
+  let core: CoreOperation<I, O>[] = ops.map((op) => ({ op, relaxed: false }));
+  let cutAt = Infinity;
+  if (options.relax) {
+    const times = [...new Set(ops.map((op) => op.return).filter((r) => r !== Infinity))].sort((a, b) => a - b);
+    let lo = 0, hi = times.length; // cut(times[hi]) is illegal (hi = length: the whole history)
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (illegal(cut(times[mid]))) hi = mid;
+      else lo = mid + 1;
+    }
+    if (hi < times.length) {
+      cutAt = times[hi];
+      core = cut(cutAt);
+    }
+  }
+  if (model.readOnly) {
+    const readOnly = model.readOnly.bind(model);
+    const removable = (c: CoreOperation<I, O>) => !c.relaxed && readOnly(c.op.input, c.op.output);
+    let reads = core.filter(removable);
+    let chunk = Math.max(1, reads.length >> 1);
+    while (reads.length > 0 && performance.now() < deadline) {
+      let removedAny = false;
+      for (let i = reads.length; i > 0 && performance.now() < deadline; i -= chunk) {
+        const drop = new Set(reads.slice(Math.max(0, i - chunk), i));
+        const without = core.filter((c) => !drop.has(c));
+        if (illegal(without)) {
+          core = without;
+          reads = reads.filter((c) => !drop.has(c));
+          removedAny = true;
+        }
+      }
+      if (chunk === 1 && !removedAny) break;
+      chunk = Math.max(1, chunk >> 1);
+    }
+  }
+  // Report the originals, so times and outputs read as recorded.
+  const original = new Map<Operation<I, O>, Operation<I, O>>();
+  for (const [o, r] of relaxedOps) original.set(r, o);
+  const sorted = core
+    .map((c) => ({ op: original.get(c.op) ?? c.op, relaxed: c.relaxed }))
+    .sort((a, b) => a.op.call - b.op.call || a.op.return - b.op.return);
+  const culprits = cutAt === Infinity ? [] : ops.filter((op) => op.return === cutAt);
+  return { core: sorted, cutAt, culprits };
+}
+
 export interface ExplainOptions<I, O> {
   describe?: (op: Operation<I, O>) => string;
   /** A name for a partition (the kv model's: its key). */
   label?: (ops: Operation<I, O>[]) => string;
-  /** Most operation lines printed; a window around the first operation left out of the longest linearization. */
+  /** Most operation lines printed per section. */
   maxLines?: number;
+  /** A shrunk history (shrinkIllegal) to print first. */
+  shrunk?: ShrinkResult<I, O>;
 }
 
 /**
- * A few lines a person can debug from: the failing partition, its operations sorted by call time,
- * each marked with its place in the longest linearization the search found (`#k`) or `--` if it is
- * not in it. Returns "" when the report's result is ok.
+ * A few lines a person can debug from: the failing partition; with a shrunk history, the first
+ * operation that cannot be placed and the end of the shrunk history; then the partition's operations
+ * sorted by call time around that operation (or around the first one the search could not place),
+ * each marked with its place in the longest partial linearization found (`#k`) or `--` if it is not
+ * in it. "" when the result is ok.
  */
 export function explainReport<I, O>(report: CheckReport<I, O>, options: ExplainOptions<I, O> = {}): string {
   const f = report.failed;
   if (report.result === "ok" || !f) return "";
   const describe = options.describe ?? ((op: Operation<I, O>) => show(op));
-  const maxLines = options.maxLines ?? 60;
+  const maxLines = options.maxLines ?? 40;
   const label = options.label ? options.label(f.operations) : "";
   const place = new Map<Operation<I, O>, number>();
   f.longest.forEach((op, k) => place.set(op, k + 1));
-  const head = report.result === "illegal"
-    ? `not linearizable: partition ${label}(${f.operations.length} operations) has no linearization; ` +
-      `the longest found covers ${f.longest.length} of them`
-    : `linearizability unknown: ran out of time on partition ${label}(${f.operations.length} operations) ` +
-      `after ${Math.round(report.elapsedMs)} ms`;
+  const out: string[] = [];
+  out.push(
+    report.result === "illegal"
+      ? `not linearizable: partition ${label}(${f.operations.length} operations) has no linearization`
+      : `linearizability unknown: ran out of time on partition ${label}(${f.operations.length} operations) ` +
+        `after ${Math.round(report.elapsedMs)} ms`,
+  );
+  const sh = options.shrunk;
+  let focus = f.operations.findIndex((op) => !place.has(op) && op.return !== Infinity);
+  if (sh && sh.culprits.length > 0) {
+    out.push(`the first operation that cannot be placed (everything that returned before it can be):`);
+    for (const op of sh.culprits) out.push(`        ${describe(op)}`);
+    focus = f.operations.indexOf(sh.culprits[0]);
+  }
+  if (sh && sh.core.length < f.operations.length) {
+    const reads = sh.core.length;
+    out.push(
+      `already not linearizable on their own, these ${reads} operations` +
+        (sh.cutAt === Infinity ? "" : ` called by ${sh.cutAt} ("cut": still running then, counted as unknown)`) +
+        `; writes are never left out:`,
+    );
+    const from = Math.max(0, sh.core.length - Math.ceil(maxLines / 2));
+    if (from > 0) out.push(`  ... ${from} earlier operations`);
+    for (const c of sh.core.slice(from)) out.push(`  ${c.relaxed ? "  cut" : "     "} ${describe(c.op)}`);
+  }
+  out.push(`the partition by call time (#k: k-th in the longest partial linearization found; --: not in it):`);
   const lines = f.operations.map((op) => `  ${(place.has(op) ? "#" + place.get(op) : "--").padStart(5)} ${describe(op)}`);
   let from = 0, to = lines.length;
   if (lines.length > maxLines) {
-    const firstOut = Math.max(0, f.operations.findIndex((op) => !place.has(op)));
-    from = Math.max(0, Math.min(firstOut - Math.floor(maxLines / 2), lines.length - maxLines));
+    from = Math.max(0, Math.min(Math.max(0, focus) - Math.floor((maxLines * 3) / 4), lines.length - maxLines));
     to = from + maxLines;
   }
-  const out = [head, "  (#k: k-th in the longest linearization; --: not in it)"];
   if (from > 0) out.push(`  ... ${from} earlier operations`);
   out.push(...lines.slice(from, to));
   if (to < lines.length) out.push(`  ... ${lines.length - to} later operations`);
   return out.join("\n");
 }
 
-/** Checks a kv history; on failure returns the explanation (see explainReport), "" when it is linearizable. */
+/** kv operations still running at a cut-off: writes become unknown outcomes, read-only ones are dropped. */
+function relaxKv(op: Operation<KvInput, KvOutput>): Operation<KvInput, KvOutput> | null {
+  if (kvModel.readOnly!(op.input, op.output)) return null;
+  return { ...op, output: { unknown: true }, return: Infinity };
+}
+
+/**
+ * Checks a kv history and explains a failure (see explainReport, with the failing key's history
+ * shrunk by shrinkIllegal). "" when it is linearizable. timeoutMs bounds the check; the shrinking
+ * gets three times what the check took (at least 2 s, at most timeoutMs) and stops short when that
+ * runs out.
+ */
 export function explainKv(history: Operation<KvInput, KvOutput>[], timeoutMs?: number): string {
   const report = checkOperationsVerbose(kvModel, history, timeoutMs);
+  // Shrinking re-checks cut histories many times; a few times the check's own cost is enough to
+  // find the culprit (binary search) and usually to drop the reads that do not matter.
+  const budget = Math.min(timeoutMs || 10_000, Math.max(2_000, 3 * report.elapsedMs));
+  const shrunk = report.result === "illegal" && report.failed
+    ? shrinkIllegal(kvModel, report.failed.operations, { relax: relaxKv, timeoutMs: budget })
+    : undefined;
   return explainReport(report, {
     describe: describeKvOperation,
     label: (ops) => (ops.length > 0 ? `key ${JSON.stringify(ops[0].input.key)} ` : ""),
+    shrunk,
   });
 }
