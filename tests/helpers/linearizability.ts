@@ -60,8 +60,10 @@ export interface CheckReport<I, O> {
   result: CheckResult;
   /** Number of partitions the model split the history into. */
   partitions: number;
-  /** The first partition found illegal (or, when the result is unknown, the one that ran out of time). */
+  /** The first partition found illegal (or, when the result is unknown, the one that ran out of time or memory). */
   failed?: PartitionReport<I, O>;
+  /** Why the result is unknown: the time limit, or the memo's memory bound. */
+  limit?: "time" | "memory";
   elapsedMs: number;
 }
 
@@ -86,6 +88,7 @@ export function checkOperationsVerbose<S, I, O>(
   // Small parts first: an illegal small part is found before a large one eats the time budget.
   const order = parts.map((_p, i) => i).sort((a, b) => parts[a].length - parts[b].length || a - b);
   let timedOut: PartitionReport<I, O> | undefined;
+  let limit: "time" | "memory" | undefined;
   for (const i of order) {
     const ops = parts[i];
     const r = checkSingle(model, ops, deadline);
@@ -98,12 +101,13 @@ export function checkOperationsVerbose<S, I, O>(
     if (r.result === "illegal") {
       return { result: "illegal", partitions: parts.length, failed: rep, elapsedMs: performance.now() - start };
     }
-    // Out of time: every later part would be too. No part was found illegal, so the answer is unknown.
+    // Out of time (every later part would be too) or memory. No part was found illegal: unknown.
     timedOut = rep;
-    break;
+    limit = r.limit;
+    if (limit === "time") break;
   }
   const result: CheckResult = timedOut ? "unknown" : "ok";
-  return { result, partitions: parts.length, failed: timedOut, elapsedMs: performance.now() - start };
+  return { result, partitions: parts.length, failed: timedOut, limit, elapsedMs: performance.now() - start };
 }
 
 function validate<I, O>(op: Operation<I, O>): void {
@@ -121,28 +125,23 @@ function sortByCall<I, O>(ops: Operation<I, O>[]): Operation<I, O>[] {
   return ops.slice().sort((a, b) => a.call - b.call || a.return - b.return);
 }
 
-// Zobrist keys for the linearized-set hash: one random 53-bit number per operation, XORed in and out
+// Zobrist keys for the linearized-set hash: one random 32-bit number per operation, XORed in and out
 // as operations are linearized and undone, so the memo key costs O(1) per step. Collisions are
 // resolved by comparing the bitsets, so the hash's quality only affects speed.
 const zobristCache: number[] = [];
 const zobristPrng = createPrng(0x5eed1);
 function zobrist(n: number): number[] {
-  while (zobristCache.length < n) {
-    const hi = Math.floor(zobristPrng.next() * 0x200000); // 21 bits
-    const lo = Math.floor(zobristPrng.next() * 0x100000000); // 32 bits
-    zobristCache.push(hi * 0x100000000 + lo);
-  }
+  while (zobristCache.length < n) zobristCache.push(zobristPrng.int(0x100000000) | 0);
   return zobristCache;
 }
 
-function xor53(a: number, b: number): number {
-  const hi = (Math.floor(a / 0x100000000) ^ Math.floor(b / 0x100000000)) >>> 0;
-  const lo = ((a >>> 0) ^ (b >>> 0)) >>> 0;
-  return hi * 0x100000000 + lo;
-}
+/** The memo's size bound (bytes, estimated): past it the check answers unknown rather than exhaust the machine. */
+const MEMO_BYTES = 256 * 1024 * 1024;
 
 interface SingleResult {
   result: CheckResult;
+  /** What ran out when the result is unknown. */
+  limit?: "time" | "memory";
   /** Operation indices (into the partition) of the longest linearization prefix found. */
   longest: number[];
 }
@@ -245,40 +244,79 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
   const pbits = new Uint32Array(anyPending ? words : 0);
   const z = zobrist(n);
   let zhash = 0;
-  // memo: state hash -> hash of `bits` -> what was seen with that state. With pending operations a
-  // bucket keeps an antichain: a new entry dominated by an old one is pruned, old entries the new one
-  // dominates are dropped.
-  type Seen = { bits: Uint32Array; pbits: Uint32Array };
-  const memo = new Map<string, Map<number, Seen[]>>();
+  // The memo, as flat typed arrays (a Map of objects costs ~10x the memory): entry i keeps its bits
+  // then pbits (E words) in `arena`, its state as an interned id, and the next entry of its hash
+  // chain. Entries with the same state and bits form an antichain of pbits: a new entry dominated by
+  // an old one is pruned; old entries the new one dominates are marked dead and skipped.
+  const E = words + pbits.length;
+  const maxEntries = Math.min(16_000_000, Math.floor(MEMO_BYTES / (4 * E + 24)));
+  const stateIds = new Map<string, number>();
+  let capacity = 1024;
+  let arena = new Uint32Array(capacity * E);
+  let chain = new Int32Array(capacity);
+  let entryKey = new Int32Array(capacity);
+  let entryStateId = new Int32Array(capacity);
+  let dead = new Uint8Array(capacity);
+  let count = 0;
+  let full = false;
+  let tableMask = 1023;
+  let table = new Int32Array(tableMask + 1).fill(NIL);
+  const grow = () => {
+    capacity *= 2;
+    const a = new Uint32Array(capacity * E);
+    a.set(arena);
+    arena = a;
+    const c = new Int32Array(capacity);
+    c.set(chain);
+    chain = c;
+    const k = new Int32Array(capacity);
+    k.set(entryKey);
+    entryKey = k;
+    const s = new Int32Array(capacity);
+    s.set(entryStateId);
+    entryStateId = s;
+    const d = new Uint8Array(capacity);
+    d.set(dead);
+    dead = d;
+    // Keep chains short: as many buckets as entries.
+    tableMask = capacity - 1;
+    table = new Int32Array(capacity).fill(NIL);
+    for (let i = 0; i < count; i++) {
+      if (dead[i]) continue;
+      const bucket = entryKey[i] & tableMask;
+      chain[i] = table[bucket];
+      table[bucket] = i;
+    }
+  };
   const seen = (sh: string, zh: number): boolean => {
-    let byZ = memo.get(sh);
-    if (!byZ) {
-      byZ = new Map();
-      memo.set(sh, byZ);
+    let sid = stateIds.get(sh);
+    if (sid === undefined) stateIds.set(sh, (sid = stateIds.size));
+    const key = (zh ^ Math.imul(sid + 1, 0x9e3779b1)) | 0;
+    for (let i = table[key & tableMask]; i !== NIL; i = chain[i]) {
+      if (dead[i] || entryKey[i] !== key || entryStateId[i] !== sid || !equalAt(arena, i * E, bits)) continue;
+      if (subsetAt(arena, i * E + words, pbits)) return true; // the old entry did at least as well
+      if (supersetAt(arena, i * E + words, pbits)) dead[i] = 1; // the new one dominates it
     }
-    const bucket = byZ.get(zh);
-    if (!bucket) {
-      byZ.set(zh, [{ bits: bits.slice(), pbits: pbits.slice() }]);
-      return false;
+    if (count === maxEntries) {
+      full = true;
+      return true;
     }
-    let keep = 0;
-    for (let i = 0; i < bucket.length; i++) {
-      const b = bucket[i];
-      if (equalBits(b.bits, bits)) {
-        if (isSubset(b.pbits, pbits)) return true; // the old entry did at least as well
-        if (isSubset(pbits, b.pbits)) continue; // the new one dominates it: drop it
-      }
-      bucket[keep++] = b;
-    }
-    bucket.length = keep;
-    bucket.push({ bits: bits.slice(), pbits: pbits.slice() });
+    if (count === capacity) grow();
+    arena.set(bits, count * E);
+    if (pbits.length > 0) arena.set(pbits, count * E + words);
+    entryKey[count] = key;
+    entryStateId[count] = sid;
+    const bucket = key & tableMask;
+    chain[count] = table[bucket];
+    table[bucket] = count;
+    count++;
     return false;
   };
   const toggle = (id: number) => {
     if (pending[id]) pbits[id >>> 5] ^= 1 << (id & 31);
     else {
       bits[id >>> 5] ^= 1 << (id & 31);
-      zhash = xor53(zhash, z[id]);
+      zhash ^= z[id];
     }
   };
 
@@ -315,7 +353,7 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
 
   while (definiteLeft > 0) {
     if ((++iterations & 1023) === 0 && deadline !== Infinity && performance.now() > deadline) {
-      return { result: "unknown", longest };
+      return { result: "unknown", limit: "time", longest };
     }
     if (match[entry] !== NIL) {
       const id = opOf[entry];
@@ -323,7 +361,9 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
       const [legal, after] = model.step(state, op.input, op.output);
       if (legal) {
         toggle(id);
-        if (!seen(hashState(after), zhash)) {
+        const known = seen(hashState(after), zhash);
+        if (full) return { result: "unknown", limit: "memory", longest };
+        if (!known) {
           if (!pending[id]) definiteLeft--;
           stackNode.push(entry);
           stackState.push(state);
@@ -350,13 +390,20 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
   return { result: "ok", longest: linearization };
 }
 
-function isSubset(a: Uint32Array, b: Uint32Array): boolean {
-  for (let i = 0; i < a.length; i++) if ((a[i] & ~b[i]) !== 0) return false;
+function equalAt(arena: Uint32Array, at: number, b: Uint32Array): boolean {
+  for (let i = 0; i < b.length; i++) if (arena[at + i] !== b[i]) return false;
   return true;
 }
 
-function equalBits(a: Uint32Array, b: Uint32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** arena[at..] ⊆ b */
+function subsetAt(arena: Uint32Array, at: number, b: Uint32Array): boolean {
+  for (let i = 0; i < b.length; i++) if ((arena[at + i] & ~b[i]) !== 0) return false;
+  return true;
+}
+
+/** b ⊆ arena[at..] */
+function supersetAt(arena: Uint32Array, at: number, b: Uint32Array): boolean {
+  for (let i = 0; i < b.length; i++) if ((b[i] & ~arena[at + i]) !== 0) return false;
   return true;
 }
 
@@ -584,8 +631,8 @@ export function explainReport<I, O>(report: CheckReport<I, O>, options: ExplainO
   out.push(
     report.result === "illegal"
       ? `not linearizable: partition ${label}(${f.operations.length} operations) has no linearization`
-      : `linearizability unknown: ran out of time on partition ${label}(${f.operations.length} operations) ` +
-        `after ${Math.round(report.elapsedMs)} ms`,
+      : `linearizability unknown: ran out of ${report.limit ?? "time"} on partition ${label}(${f.operations.length} ` +
+        `operations) after ${Math.round(report.elapsedMs)} ms`,
   );
   const sh = options.shrunk;
   let focus = f.operations.findIndex((op) => !place.has(op) && op.return !== Infinity);
