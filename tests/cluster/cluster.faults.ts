@@ -1,0 +1,125 @@
+// Real processes on loopback under faults, the heavy version (`npm run test:faults`): the CI
+// scenarios with many more rounds, plus black-hole partitions, one-way cuts, slow links, a rolling
+// restart, membership churn, and a long seeded chaos run on 5 members, all with small snapshot
+// settings so snapshots, compaction and snapshot transfer happen under the faults. Same checks as the
+// CI suite: every acknowledged write is there, the history is linearizable, and a write succeeds
+// through the majority after every fault. FAULTS_SCALE=n multiplies the rounds (default 1);
+// SEED=n reproduces a schedule; CLUSTER_IMPL=etcd runs the same against etcd 3.4.
+// Must not assert timings beyond liveness bounds. Ports: 27300-27899 (helper D's range).
+
+import { suite } from "uvu";
+import type { Implementation } from "../helpers/cluster.ts";
+import { needTool } from "../helpers/tools.ts";
+import {
+  addMember,
+  asymmetricLeaderCut,
+  chaos,
+  isolateLeader,
+  killRounds,
+  pauseMember,
+  removeMember,
+  rollingRestart,
+  runScenario,
+  seedFromEnv,
+  splitMinorityMajority,
+} from "./scenarios.ts";
+import { coreplaneClusterReady, implementations } from "./impls.ts";
+
+const s = suite("cluster/faults (heavy)");
+const seed = seedFromEnv("cluster/faults heavy");
+const scale = Math.max(1, Number(process.env.FAULTS_SCALE ?? 1) || 1);
+const snapshots = { count: 200, catchup: 50 };
+
+function available(impl: Implementation, name: string): boolean {
+  if (impl === "etcd") return needTool("etcd", name, "apt-get install etcd-server");
+  const why = coreplaneClusterReady();
+  if (why !== true) {
+    console.log(`SKIP ${name}: ${why}`);
+    return false;
+  }
+  return true;
+}
+
+for (const impl of implementations()) {
+  s(`${impl}: 3 members, ${5 * scale} kill rounds, pauses, partitions (reject and black-hole), one-way cuts`, async () => {
+    const name = `${impl} 3 members heavy`;
+    if (!available(impl, name)) return;
+    await runScenario({ name, impl, size: 3, basePort: 27300, seed, clients: 8, keys: 4, snapshots }, async (ctx) => {
+      for (let r = 0; r < scale; r++) {
+        await killRounds(ctx, 5);
+        await pauseMember(ctx, 1000, 4000);
+        await pauseMember(ctx, 1000, 4000);
+        await isolateLeader(ctx, 1000, 3000);
+        await ctx.cluster.proxy!.setMode("blackhole");
+        await isolateLeader(ctx, 1000, 3000);
+        await splitMinorityMajority(ctx, 1000, 3000);
+        await ctx.cluster.proxy!.setMode("reject");
+        await asymmetricLeaderCut(ctx, 1000, 3000);
+      }
+    });
+  });
+
+  s(`${impl}: 5 members, ${6 * scale} partitions 2|3, leader kills, one-way cuts, slow links`, async () => {
+    const name = `${impl} 5 members heavy`;
+    if (!available(impl, name)) return;
+    await runScenario({ name, impl, size: 5, basePort: 27400, seed, clients: 10, keys: 5, snapshots }, async (ctx) => {
+      for (let r = 0; r < scale; r++) {
+        await splitMinorityMajority(ctx, 1000, 3000, true);
+        await splitMinorityMajority(ctx, 1000, 3000, false);
+        await ctx.cluster.proxy!.setDelay(20, 30);
+        ctx.log("proxy delay 20-50 ms on every link");
+        await splitMinorityMajority(ctx, 1000, 3000);
+        await killRounds(ctx, 2);
+        await ctx.cluster.proxy!.setDelay(0);
+        await ctx.cluster.proxy!.setMode("blackhole");
+        await splitMinorityMajority(ctx, 1000, 3000);
+        await ctx.cluster.proxy!.setMode("reject");
+        await asymmetricLeaderCut(ctx, 1000, 3000);
+        await splitMinorityMajority(ctx, 1000, 3000);
+        await splitMinorityMajority(ctx, 1000, 3000);
+      }
+    });
+  });
+
+  s(`${impl}: membership churn: grow 3 -> 5, remove the leader and a follower, kill a new member, add again`, async () => {
+    const name = `${impl} membership heavy`;
+    if (!available(impl, name)) return;
+    await runScenario({ name, impl, size: 3, basePort: 27500, seed, clients: 8, keys: 4, snapshots }, async (ctx) => {
+      for (let r = 0; r < scale; r++) {
+        const a = await addMember(ctx);
+        await ctx.pause(500, 1500);
+        await addMember(ctx);
+        await ctx.pause(500, 1500);
+        await removeMember(ctx, "leader");
+        await ctx.pause(500, 1500);
+        await ctx.cluster.kill(a, "SIGKILL");
+        ctx.log(`SIGKILL new member ${a}`);
+        await ctx.progress(ctx.cluster.voters().map((m) => m.index).filter((i) => i !== a), `SIGKILL of new member ${a}`);
+        await ctx.pause(500, 2000);
+        await ctx.cluster.restart(a);
+        ctx.log(`restarted ${a}`);
+        await removeMember(ctx, "follower");
+        await addMember(ctx);
+        await killRounds(ctx, 1);
+      }
+    });
+  });
+
+  s(`${impl}: rolling restart with SIGTERM, twice`, async () => {
+    const name = `${impl} rolling restart`;
+    if (!available(impl, name)) return;
+    await runScenario({ name, impl, size: 3, basePort: 27600, seed, clients: 6, snapshots }, async (ctx) => {
+      for (let r = 0; r < 2 * scale; r++) await rollingRestart(ctx);
+    });
+  });
+
+  s(`${impl}: 5 members, ${25 * scale} seeded chaos steps`, async () => {
+    const name = `${impl} chaos`;
+    if (!available(impl, name)) return;
+    await runScenario({ name, impl, size: 5, basePort: 27700, seed, clients: 10, keys: 5, snapshots }, async (ctx) => {
+      await chaos(ctx, 25 * scale);
+    });
+  });
+}
+
+s.run();

@@ -1,0 +1,21 @@
+// Which implementations the cluster fault suites run against. CLUSTER_IMPL=coreplane|etcd|coreplane,etcd
+// picks; the default is coreplane (etcd runs only when asked, to prove the harness on a reference).
+// Must not start anything.
+
+import type { Implementation } from "../helpers/cluster.ts";
+
+/**
+ * True when coreplane members can form a cluster, else the reason the coreplane cases are skipped.
+ * They can since the lead's peer transport landed (commit ca1b104, "cluster: peer transport ...").
+ */
+export function coreplaneClusterReady(): true | string {
+  return true;
+}
+
+export function implementations(): Implementation[] {
+  const env = process.env.CLUSTER_IMPL;
+  if (!env) return ["coreplane"];
+  const out = env.split(",").map((s) => s.trim()).filter((s): s is Implementation => s === "coreplane" || s === "etcd");
+  if (out.length === 0) throw new Error(`CLUSTER_IMPL=${env}: expected coreplane, etcd or both (comma-separated)`);
+  return out;
+}
