@@ -14,31 +14,53 @@ import {
   describeKvOperation,
   explainKv,
   explainReport,
-  kvModel,
-  shrinkIllegal,
   type KvInput,
+  kvModel,
   type KvOutput,
   type Model,
   type Operation,
+  shrinkIllegal,
 } from "./linearizability.ts";
 
 const s = suite("helpers/linearizability");
 
 const envSeed = process.env.SEED;
-const SEED = envSeed !== undefined && /^\d+$/.test(envSeed) ? Number(envSeed) : (Date.now() ^ (process.pid << 10)) >>> 0;
+const SEED = envSeed !== undefined && /^\d+$/.test(envSeed)
+  ? Number(envSeed)
+  : (Date.now() ^ (process.pid << 10)) >>> 0;
 console.log(`helpers/linearizability: seed=${SEED} (rerun with SEED=${SEED} to reproduce)`);
 
 type KvOp = Operation<KvInput, KvOutput>;
 
 // Short constructors: [call, return] windows and the client id.
-const get = (c: number, call: number, ret: number, value: string | null): KvOp =>
-  ({ clientId: c, input: { op: "get", key: "k" }, call, output: { ok: value !== null, value }, return: ret });
-const put = (c: number, call: number, ret: number, value: string, ok = true): KvOp =>
-  ({ clientId: c, input: { op: "put", key: "k", value }, call, output: { ok }, return: ret });
-const cas = (c: number, call: number, ret: number, prev: string, value: string, ok: boolean): KvOp =>
-  ({ clientId: c, input: { op: "cas", key: "k", prev, value }, call, output: { ok }, return: ret });
-const del = (c: number, call: number, ret: number, ok: boolean): KvOp =>
-  ({ clientId: c, input: { op: "delete", key: "k" }, call, output: { ok }, return: ret });
+const get = (c: number, call: number, ret: number, value: string | null): KvOp => ({
+  clientId: c,
+  input: { op: "get", key: "k" },
+  call,
+  output: { ok: value !== null, value },
+  return: ret,
+});
+const put = (c: number, call: number, ret: number, value: string, ok = true): KvOp => ({
+  clientId: c,
+  input: { op: "put", key: "k", value },
+  call,
+  output: { ok },
+  return: ret,
+});
+const cas = (c: number, call: number, ret: number, prev: string, value: string, ok: boolean): KvOp => ({
+  clientId: c,
+  input: { op: "cas", key: "k", prev, value },
+  call,
+  output: { ok },
+  return: ret,
+});
+const del = (c: number, call: number, ret: number, ok: boolean): KvOp => ({
+  clientId: c,
+  input: { op: "delete", key: "k" },
+  call,
+  output: { ok },
+  return: ret,
+});
 const unknown = (op: KvOp): KvOp => ({ ...op, output: { unknown: true }, return: Infinity });
 const onKey = (key: string, op: KvOp): KvOp => ({ ...op, input: { ...op.input, key } });
 
@@ -66,14 +88,30 @@ s("stale read after a completed write is illegal", () => {
 });
 
 s("lost write: an acknowledged write that later reads never see is illegal", () => {
-  expectKv([put(0, 0, 10, "1"), put(1, 5, 15, "2"), get(2, 20, 25, "2"), get(2, 30, 35, "1")], "illegal", "flip-flop");
+  expectKv(
+    [put(0, 0, 10, "1"), put(1, 5, 15, "2"), get(2, 20, 25, "2"), get(2, 30, 35, "1")],
+    "illegal",
+    "flip-flop",
+  );
   expectKv([put(0, 0, 10, "1"), get(1, 20, 30, "1"), get(1, 40, 50, null)], "illegal", "write vanishes");
 });
 
 s("concurrent put and get: the get may see either value", () => {
-  expectKv([put(0, 0, 10, "1"), put(1, 20, 40, "2"), get(2, 25, 30, "1")], "ok", "get before the concurrent put");
-  expectKv([put(0, 0, 10, "1"), put(1, 20, 40, "2"), get(2, 25, 30, "2")], "ok", "get after the concurrent put");
-  expectKv([put(0, 0, 10, "1"), put(1, 20, 40, "2"), get(2, 25, 30, "3")], "illegal", "get of a value never written");
+  expectKv(
+    [put(0, 0, 10, "1"), put(1, 20, 40, "2"), get(2, 25, 30, "1")],
+    "ok",
+    "get before the concurrent put",
+  );
+  expectKv(
+    [put(0, 0, 10, "1"), put(1, 20, 40, "2"), get(2, 25, 30, "2")],
+    "ok",
+    "get after the concurrent put",
+  );
+  expectKv(
+    [put(0, 0, 10, "1"), put(1, 20, 40, "2"), get(2, 25, 30, "3")],
+    "illegal",
+    "get of a value never written",
+  );
 });
 
 s("concurrent puts in both orders; later reads must agree on one order", () => {
@@ -82,8 +120,16 @@ s("concurrent puts in both orders; later reads must agree on one order", () => {
   expectKv([...writes, get(2, 20, 30, "b")], "ok", "a then b");
   expectKv([...writes, get(2, 20, 30, "a"), get(2, 40, 50, "b")], "illegal", "a then b after both finished");
   // Reads overlapping the writes may see both orders' intermediate values.
-  expectKv([put(0, 0, 100, "a"), put(1, 0, 100, "b"), get(2, 10, 20, "a"), get(2, 30, 40, "b")], "ok", "a, b");
-  expectKv([put(0, 0, 100, "a"), put(1, 0, 100, "b"), get(2, 10, 20, "b"), get(2, 30, 40, "a")], "ok", "b, a");
+  expectKv(
+    [put(0, 0, 100, "a"), put(1, 0, 100, "b"), get(2, 10, 20, "a"), get(2, 30, 40, "b")],
+    "ok",
+    "a, b",
+  );
+  expectKv(
+    [put(0, 0, 100, "a"), put(1, 0, 100, "b"), get(2, 10, 20, "b"), get(2, 30, 40, "a")],
+    "ok",
+    "b, a",
+  );
   expectKv(
     [put(0, 0, 100, "a"), put(1, 0, 100, "b"), get(2, 10, 20, "b"), get(2, 30, 40, "a"), get(2, 50, 60, "b")],
     "illegal",
@@ -107,7 +153,11 @@ s("cas races: two concurrent cas from the same value cannot both win", () => {
     "illegal",
     "loser's value read",
   );
-  expectKv([base, cas(1, 20, 30, "0", "1", true), cas(2, 20, 30, "1", "2", true), get(3, 40, 50, "2")], "ok", "chain");
+  expectKv(
+    [base, cas(1, 20, 30, "0", "1", true), cas(2, 20, 30, "1", "2", true), get(3, 40, 50, "2")],
+    "ok",
+    "chain",
+  );
   expectKv([cas(0, 0, 10, "x", "y", true)], "illegal", "cas on an absent key succeeds");
   expectKv([cas(0, 0, 10, "x", "y", false), get(0, 20, 30, null)], "ok", "cas on an absent key fails");
 });
@@ -127,12 +177,22 @@ s("unknown-outcome writes that did and did not take effect", () => {
   );
   expectKv([unknown(put(1, 20, 30, "2")), get(2, 0, 10, "2")], "illegal", "seen before it was called");
   expectKv(
-    [put(0, 0, 10, "0"), unknown(cas(1, 20, 30, "0", "1", true)), cas(2, 40, 50, "0", "2", true), get(3, 60, 70, "2")],
+    [
+      put(0, 0, 10, "0"),
+      unknown(cas(1, 20, 30, "0", "1", true)),
+      cas(2, 40, 50, "0", "2", true),
+      get(3, 60, 70, "2"),
+    ],
     "ok",
     "unknown cas lost to a later cas",
   );
   expectKv(
-    [put(0, 0, 10, "0"), unknown(cas(1, 20, 30, "0", "1", true)), get(2, 40, 50, "1"), cas(2, 60, 70, "0", "2", true)],
+    [
+      put(0, 0, 10, "0"),
+      unknown(cas(1, 20, 30, "0", "1", true)),
+      get(2, 40, 50, "1"),
+      cas(2, 60, 70, "0", "2", true),
+    ],
     "illegal",
     "unknown cas seen, then a cas from the old value wins",
   );
@@ -157,9 +217,21 @@ s("deletes: ok iff the key existed; the key reads absent afterwards", () => {
   expectKv([del(0, 0, 10, true)], "illegal", "delete of an absent key succeeds");
   expectKv([put(0, 0, 10, "1"), del(0, 20, 30, false)], "illegal", "delete of a present key fails");
   expectKv([put(0, 0, 10, "1"), del(0, 20, 30, true), get(0, 40, 50, "1")], "illegal", "read after delete");
-  expectKv([put(0, 0, 10, "1"), del(1, 20, 30, true), del(2, 20, 30, true)], "illegal", "two deletes both succeed");
-  expectKv([put(0, 0, 10, "1"), del(1, 20, 30, true), del(2, 20, 30, false)], "ok", "one of two deletes succeeds");
-  expectKv([put(0, 0, 10, "1"), del(1, 20, 30, true), put(2, 40, 50, "2"), get(0, 60, 70, "2")], "ok", "re-create");
+  expectKv(
+    [put(0, 0, 10, "1"), del(1, 20, 30, true), del(2, 20, 30, true)],
+    "illegal",
+    "two deletes both succeed",
+  );
+  expectKv(
+    [put(0, 0, 10, "1"), del(1, 20, 30, true), del(2, 20, 30, false)],
+    "ok",
+    "one of two deletes succeeds",
+  );
+  expectKv(
+    [put(0, 0, 10, "1"), del(1, 20, 30, true), put(2, 40, 50, "2"), get(0, 60, 70, "2")],
+    "ok",
+    "re-create",
+  );
 });
 
 s("a put reported as failed does not fit the model (puts always succeed)", () => {
@@ -216,7 +288,9 @@ s("explanations of long histories: the culprit, the shrunk history and a window 
   assert.match(text, /later operations/);
   // The shrunk history: every write called by 1002, none of the 100 good reads, the stale one.
   const report = checkOperationsVerbose(kvModel, long);
-  const sh = shrinkIllegal(kvModel, report.failed!.operations, { relax: (op) => (op.input.op === "get" ? null : unknown(op)) });
+  const sh = shrinkIllegal(kvModel, report.failed!.operations, {
+    relax: (op) => (op.input.op === "get" ? null : unknown(op)),
+  });
   assert.is(sh.cutAt, 1002);
   assert.equal(sh.culprits.map((op) => op.call), [1001]);
   const gets = sh.core.filter((c) => c.op.input.op === "get");
@@ -227,11 +301,20 @@ s("explanations of long histories: the culprit, the shrunk history and a window 
 
 s("shrinking keeps every read a violation needs", () => {
   // A read sees the new value, a later one the old: both reads are needed, the unrelated ones are not.
-  const h = [put(0, 0, 10, "1"), get(3, 12, 13, "1"), put(1, 20, 60, "2"), get(2, 30, 35, "2"), get(3, 36, 37, "2"),
-    get(2, 40, 45, "1"), get(3, 70, 80, "2")];
+  const h = [
+    put(0, 0, 10, "1"),
+    get(3, 12, 13, "1"),
+    put(1, 20, 60, "2"),
+    get(2, 30, 35, "2"),
+    get(3, 36, 37, "2"),
+    get(2, 40, 45, "1"),
+    get(3, 70, 80, "2"),
+  ];
   const report = checkOperationsVerbose(kvModel, h);
   assert.is(report.result, "illegal");
-  const sh = shrinkIllegal(kvModel, report.failed!.operations, { relax: (op) => (op.input.op === "get" ? null : unknown(op)) });
+  const sh = shrinkIllegal(kvModel, report.failed!.operations, {
+    relax: (op) => (op.input.op === "get" ? null : unknown(op)),
+  });
   assert.is(sh.cutAt, 45);
   const reads = sh.core.filter((c) => c.op.input.op === "get").map((c) => c.op.call);
   assert.ok(reads.includes(40), JSON.stringify(reads));
@@ -246,7 +329,10 @@ s("histories with a return before the call are rejected", () => {
 });
 
 s("a kv operation with a known outcome and no return time is rejected", () => {
-  assert.throws(() => checkOperations(kvModel, [{ ...put(0, 0, 5, "1"), return: Infinity }]), /needs a finite return/);
+  assert.throws(
+    () => checkOperations(kvModel, [{ ...put(0, 0, 5, "1"), return: Infinity }]),
+    /needs a finite return/,
+  );
 });
 
 s("an empty history is ok", () => {
@@ -261,35 +347,52 @@ const registerModel: Model<number, RegIn, number> = {
   init: () => 0,
   step: (state, input, output) => (input.put ? [true, input.value] : [output === state, state]),
 };
-const reg = (c: number, input: RegIn, call: number, output: number, ret: number): Operation<RegIn, number> =>
-  ({ clientId: c, input, call, output, return: ret });
+const reg = (
+  c: number,
+  input: RegIn,
+  call: number,
+  output: number,
+  ret: number,
+): Operation<RegIn, number> => ({ clientId: c, input, call, output, return: ret });
 
 s("porcupine: register examples from the 6.824 2017 quiz 2", () => {
-  assert.is(checkOperations(registerModel, [
-    reg(0, { put: true, value: 100 }, 0, 0, 100),
-    reg(1, { put: false, value: 0 }, 25, 100, 75),
-    reg(2, { put: false, value: 0 }, 30, 0, 60),
-  ]), "ok");
-  assert.is(checkOperations(registerModel, [
-    reg(0, { put: true, value: 200 }, 0, 0, 100),
-    reg(1, { put: false, value: 0 }, 10, 200, 30),
-    reg(2, { put: false, value: 0 }, 40, 0, 90),
-  ]), "illegal");
+  assert.is(
+    checkOperations(registerModel, [
+      reg(0, { put: true, value: 100 }, 0, 0, 100),
+      reg(1, { put: false, value: 0 }, 25, 100, 75),
+      reg(2, { put: false, value: 0 }, 30, 0, 60),
+    ]),
+    "ok",
+  );
+  assert.is(
+    checkOperations(registerModel, [
+      reg(0, { put: true, value: 200 }, 0, 0, 100),
+      reg(1, { put: false, value: 0 }, 10, 200, 30),
+      reg(2, { put: false, value: 0 }, 40, 0, 90),
+    ]),
+    "illegal",
+  );
 });
 
 s("porcupine: zero-duration operations", () => {
-  assert.is(checkOperations(registerModel, [
-    reg(0, { put: true, value: 100 }, 0, 0, 100),
-    reg(1, { put: false, value: 0 }, 25, 100, 75),
-    reg(2, { put: false, value: 0 }, 30, 0, 30),
-    reg(3, { put: false, value: 0 }, 30, 0, 30),
-  ]), "ok");
-  assert.is(checkOperations(registerModel, [
-    reg(0, { put: true, value: 200 }, 0, 0, 100),
-    reg(1, { put: false, value: 0 }, 10, 200, 10),
-    reg(2, { put: false, value: 0 }, 10, 200, 10),
-    reg(3, { put: false, value: 0 }, 40, 0, 90),
-  ]), "illegal");
+  assert.is(
+    checkOperations(registerModel, [
+      reg(0, { put: true, value: 100 }, 0, 0, 100),
+      reg(1, { put: false, value: 0 }, 25, 100, 75),
+      reg(2, { put: false, value: 0 }, 30, 0, 30),
+      reg(3, { put: false, value: 0 }, 30, 0, 30),
+    ]),
+    "ok",
+  );
+  assert.is(
+    checkOperations(registerModel, [
+      reg(0, { put: true, value: 200 }, 0, 0, 100),
+      reg(1, { put: false, value: 0 }, 10, 200, 10),
+      reg(2, { put: false, value: 0 }, 10, 200, 10),
+      reg(3, { put: false, value: 0 }, 40, 0, 90),
+    ]),
+    "illegal",
+  );
 });
 
 s("porcupine: set model (reads see no duplicates, unknown reads accept anything)", () => {
@@ -298,15 +401,32 @@ s("porcupine: set model (reads see no duplicates, unknown reads accept anything)
   const setModel: Model<number[], SetIn, SetOut> = {
     init: () => [],
     step(st, input, output) {
-      if (input.add) return [true, st.includes(input.value) ? st : [...st, input.value].sort((a, b) => a - b)];
+      if (input.add) {
+        return [
+          true,
+          st.includes(input.value) ? st : [...st, input.value].sort((a, b) => a - b),
+        ];
+      }
       const seen = output.values.slice().sort((a, b) => a - b);
       return [output.unknown || JSON.stringify(seen) === JSON.stringify(st), st];
     },
   };
   // Porcupine's events call 0, call 1, call 2, return 2, return 1, return 0 as times 0..5.
   const h = (v1: number, read: SetOut): Operation<SetIn, SetOut>[] => [
-    { clientId: 0, input: { add: true, value: 100 }, call: 0, output: { values: [], unknown: false }, return: 5 },
-    { clientId: 1, input: { add: true, value: v1 }, call: 1, output: { values: [], unknown: false }, return: 4 },
+    {
+      clientId: 0,
+      input: { add: true, value: 100 },
+      call: 0,
+      output: { values: [], unknown: false },
+      return: 5,
+    },
+    {
+      clientId: 1,
+      input: { add: true, value: v1 },
+      call: 1,
+      output: { values: [], unknown: false },
+      return: 4,
+    },
     { clientId: 2, input: { add: false, value: 0 }, call: 2, output: read, return: 3 },
   ];
   // The second "add" is value 0 in Porcupine's first case: a read of [100] linearizes before it.
@@ -329,6 +449,26 @@ s("a search that cannot finish in time answers unknown; without a limit it finis
   const small = h.slice(0, 8).concat(h[h.length - 1]);
   assert.is(checkOperations(registerModel, small), "illegal");
   assert.is(checkOperations(registerModel, small, 0), "illegal");
+});
+
+s("the prunings decide shapes that are exponential without them (2^40 without, milliseconds with)", () => {
+  // 40 writes whose outcome is unknown, then reads seeing each in turn: without the dominance of
+  // fewer placed pending writes, every subset of them is a separate state.
+  const h: KvOp[] = [];
+  for (let i = 1; i <= 40; i++) h.push(unknown(put(i, i, i + 1, "v" + i)));
+  for (let i = 1; i <= 40; i++) h.push(get(0, 100 + 10 * i, 105 + 10 * i, "v" + i));
+  assert.is(checkOperations(kvModel, h, 10_000), "ok");
+  assert.is(
+    checkOperations(kvModel, [...h, get(0, 1000, 1001, "v1")], 10_000),
+    "illegal",
+    "v1 again after v40",
+  );
+  // 80 concurrent reads around one write, half before it and half after, and a stale read at the
+  // end: without taking reads greedily, every subset of the reads is a separate state.
+  const r: KvOp[] = [put(0, 0, 10, "a"), put(1, 20, 100, "b")];
+  for (let i = 0; i < 80; i++) r.push(get(2 + i, 25 + (i % 7), 95 - (i % 5), i % 2 ? "a" : "b"));
+  assert.is(checkOperations(kvModel, r, 10_000), "ok");
+  assert.is(checkOperations(kvModel, [...r, get(0, 101, 102, "a")], 10_000), "illegal", "a after b was seen");
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -456,47 +596,60 @@ function randomStoreHistory(rng: Prng, n: number): KvOp[] {
   return all;
 }
 
-s("agrees with a brute-force checker on 4,000 random small histories", () => {
+s("agrees with a brute-force checker on 3,000 random small histories", () => {
   const rng = createPrng(SEED);
   let ok = 0, illegal = 0;
-  for (let t = 0; t < 4000; t++) {
+  for (let t = 0; t < 3000; t++) {
     const h = t % 2 === 0 ? randomSmallHistory(rng, 1 + rng.int(7)) : randomStoreHistory(rng, 1 + rng.int(8));
     const want = bruteForce(h) ? "ok" : "illegal";
     const got = checkOperations(kvModel, h);
     if (got !== want) {
-      assert.unreachable(`case ${t} (SEED=${SEED}): checker says ${got}, brute force ${want}\n${JSON.stringify(h)}`);
+      assert.unreachable(
+        `case ${t} (SEED=${SEED}): checker says ${got}, brute force ${want}\n${JSON.stringify(h)}`,
+      );
     }
     if (want === "ok") ok++;
     else illegal++;
   }
   // Both answers must be well represented for the comparison to mean anything.
-  assert.ok(ok > 600 && illegal > 600, `ok=${ok} illegal=${illegal}`);
+  assert.ok(ok > 450 && illegal > 450, `ok=${ok} illegal=${illegal}`);
 });
 
-s("shrinking is sound: cut-offs and dropped reads of a linearizable history stay linearizable (brute force)", () => {
-  // The two steps of shrinkIllegal, applied to histories the brute force finds linearizable: if any
-  // result were not linearizable, a shrunk history could blame a correct one.
-  const rng = createPrng(SEED ^ 0x9e3779b9);
-  const relax = (op: KvOp): KvOp | null =>
-    kvModel.readOnly!(op.input, op.output) ? null : { ...op, output: { unknown: true }, return: Infinity };
-  let tried = 0;
-  for (let t = 0; t < 1500; t++) {
-    const h = randomStoreHistory(rng, 1 + rng.int(8)).filter((op) => !("unknown" in op.output && op.input.op === "get"));
-    if (!bruteForce(h)) continue;
-    for (const cutAt of new Set(h.map((op) => op.return).filter((r) => r !== Infinity))) {
-      const cut = h.filter((op) => op.call <= cutAt).map((op) => (op.return <= cutAt || op.return === Infinity ? op : relax(op)))
-        .filter((op): op is KvOp => op !== null);
-      tried++;
-      if (!bruteForce(cut)) assert.unreachable(`cut at ${cutAt} (SEED=${SEED}) of ${JSON.stringify(h)}`);
+s(
+  "shrinking is sound: cut-offs and dropped reads of a linearizable history stay linearizable (brute force)",
+  () => {
+    // The two steps of shrinkIllegal, applied to histories the brute force finds linearizable: if any
+    // result were not linearizable, a shrunk history could blame a correct one.
+    const rng = createPrng(SEED ^ 0x9e3779b9);
+    const relax = (op: KvOp): KvOp | null =>
+      kvModel.readOnly!(op.input, op.output) ? null : { ...op, output: { unknown: true }, return: Infinity };
+    let tried = 0;
+    for (let t = 0; t < 1500; t++) {
+      const h = randomStoreHistory(rng, 1 + rng.int(8)).filter((op) =>
+        !("unknown" in op.output && op.input.op === "get")
+      );
+      if (!bruteForce(h)) continue;
+      for (const cutAt of new Set(h.map((op) => op.return).filter((r) => r !== Infinity))) {
+        const cut = h.filter((op) => op.call <= cutAt).map((
+          op,
+        ) => (op.return <= cutAt || op.return === Infinity ? op : relax(op)))
+          .filter((op): op is KvOp => op !== null);
+        tried++;
+        if (!bruteForce(cut)) assert.unreachable(`cut at ${cutAt} (SEED=${SEED}) of ${JSON.stringify(h)}`);
+      }
+      for (let i = 0; i < h.length; i++) {
+        if (!kvModel.readOnly!(h[i].input, h[i].output)) continue;
+        const without = h.slice(0, i).concat(h.slice(i + 1));
+        if (!bruteForce(without)) {
+          assert.unreachable(
+            `without read ${i} (SEED=${SEED}) of ${JSON.stringify(h)}`,
+          );
+        }
+      }
     }
-    for (let i = 0; i < h.length; i++) {
-      if (!kvModel.readOnly!(h[i].input, h[i].output)) continue;
-      const without = h.slice(0, i).concat(h.slice(i + 1));
-      if (!bruteForce(without)) assert.unreachable(`without read ${i} (SEED=${SEED}) of ${JSON.stringify(h)}`);
-    }
-  }
-  assert.ok(tried > 1000, `only ${tried} cut-offs tried`);
-});
+    assert.ok(tried > 1000, `only ${tried} cut-offs tried`);
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // Histories of a correct store: clients issue operations with random windows; each takes effect at
@@ -526,10 +679,17 @@ function linearizableHistory(rng: Prng, o: GenOptions): KvOp[] {
     let input: KvInput;
     switch (rng.int(5)) {
       case 0:
-      case 1: input = { op: "get", key }; break;
-      case 2: input = { op: "put", key, value }; break;
-      case 3: input = { op: "cas", key, prev: "v" + rng.int(i + 1), value }; break;
-      default: input = { op: "delete", key };
+      case 1:
+        input = { op: "get", key };
+        break;
+      case 2:
+        input = { op: "put", key, value };
+        break;
+      case 3:
+        input = { op: "cas", key, prev: "v" + rng.int(i + 1), value };
+        break;
+      default:
+        input = { op: "delete", key };
     }
     const unk = o.unknownEvery > 0 && rng.int(o.unknownEvery) === 0;
     const op: KvOp = { clientId: c, input, call, output: { ok: true }, return: unk ? Infinity : ret };
@@ -550,13 +710,21 @@ function linearizableHistory(rng: Prng, o: GenOptions): KvOp[] {
     const cur = store.get(k) ?? null;
     let out: KvOutput;
     switch (op.input.op) {
-      case "get": out = { ok: cur !== null, value: cur }; break;
-      case "put": store.set(k, op.input.value); out = { ok: true }; break;
+      case "get":
+        out = { ok: cur !== null, value: cur };
+        break;
+      case "put":
+        store.set(k, op.input.value);
+        out = { ok: true };
+        break;
       case "cas":
         out = { ok: cur === op.input.prev };
         if (cur === op.input.prev) store.set(k, op.input.value);
         break;
-      case "delete": out = { ok: cur !== null }; store.delete(k); break;
+      case "delete":
+        out = { ok: cur !== null };
+        store.delete(k);
+        break;
     }
     if (!("unknown" in op.output)) op.output = out;
   }
@@ -564,78 +732,91 @@ function linearizableHistory(rng: Prng, o: GenOptions): KvOp[] {
 }
 
 /** A sequential history from fast-check's choices: each operation ends before the next starts. */
-const sequentialHistoryOf = (withUnknown: boolean) => fc
-  .array(
-    fc.record({
-      kind: fc.constantFrom("get", "get", "put", "cas", "delete"),
-      key: fc.constantFrom("a", "b", "c"),
-      value: fc.constantFrom("1", "2", "3"),
-      prev: fc.constantFrom("1", "2", "3"),
-      gap: fc.integer({ min: 0, max: 5 }),
-      len: fc.integer({ min: 0, max: 5 }),
-      client: fc.integer({ min: 0, max: 3 }),
-      // 0: unknown and took effect, 1: unknown and did not
-      unknown: withUnknown ? fc.integer({ min: 0, max: 9 }) : fc.constant(9),
-    }),
-    { maxLength: 60 },
-  )
-  .map((steps) => {
-    const store = new Map<string, string>();
-    const h: KvOp[] = [];
-    let t = 0;
-    for (const st of steps) {
-      const call = t + st.gap;
-      const ret = call + st.len;
-      t = ret + 1;
-      const input: KvInput = st.kind === "get"
-        ? { op: "get", key: st.key }
-        : st.kind === "put"
-        ? { op: "put", key: st.key, value: st.value }
-        : st.kind === "cas"
-        ? { op: "cas", key: st.key, prev: st.prev, value: st.value }
-        : { op: "delete", key: st.key };
-      if (st.unknown <= 1 && st.kind !== "get") {
-        if (st.unknown === 0) apply(store, input);
-        h.push({ clientId: st.client, input, call, output: { unknown: true }, return: Infinity });
-      } else {
-        h.push({ clientId: st.client, input, call, output: apply(store, input), return: ret });
+const sequentialHistoryOf = (withUnknown: boolean) =>
+  fc
+    .array(
+      fc.record({
+        kind: fc.constantFrom("get", "get", "put", "cas", "delete"),
+        key: fc.constantFrom("a", "b", "c"),
+        value: fc.constantFrom("1", "2", "3"),
+        prev: fc.constantFrom("1", "2", "3"),
+        gap: fc.integer({ min: 0, max: 5 }),
+        len: fc.integer({ min: 0, max: 5 }),
+        client: fc.integer({ min: 0, max: 3 }),
+        // 0: unknown and took effect, 1: unknown and did not
+        unknown: withUnknown ? fc.integer({ min: 0, max: 9 }) : fc.constant(9),
+      }),
+      { maxLength: 60 },
+    )
+    .map((steps) => {
+      const store = new Map<string, string>();
+      const h: KvOp[] = [];
+      let t = 0;
+      for (const st of steps) {
+        const call = t + st.gap;
+        const ret = call + st.len;
+        t = ret + 1;
+        const input: KvInput = st.kind === "get"
+          ? { op: "get", key: st.key }
+          : st.kind === "put"
+          ? { op: "put", key: st.key, value: st.value }
+          : st.kind === "cas"
+          ? { op: "cas", key: st.key, prev: st.prev, value: st.value }
+          : { op: "delete", key: st.key };
+        if (st.unknown <= 1 && st.kind !== "get") {
+          if (st.unknown === 0) apply(store, input);
+          h.push({ clientId: st.client, input, call, output: { unknown: true }, return: Infinity });
+        } else {
+          h.push({ clientId: st.client, input, call, output: apply(store, input), return: ret });
+        }
       }
-    }
-    return h;
-  });
+      return h;
+    });
 const sequentialHistory = sequentialHistoryOf(true);
 
 function apply(store: Map<string, string>, input: KvInput): KvOutput {
   const cur = store.get(input.key) ?? null;
   switch (input.op) {
-    case "get": return { ok: cur !== null, value: cur };
-    case "put": store.set(input.key, input.value); return { ok: true };
+    case "get":
+      return { ok: cur !== null, value: cur };
+    case "put":
+      store.set(input.key, input.value);
+      return { ok: true };
     case "cas":
       if (cur !== input.prev) return { ok: false };
       store.set(input.key, input.value);
       return { ok: true };
-    case "delete": store.delete(input.key); return { ok: cur !== null };
+    case "delete":
+      store.delete(input.key);
+      return { ok: cur !== null };
   }
 }
 
 const fcParams = { seed: SEED, numRuns: 300 };
 
 s("property: sequential histories run against the model are ok", () => {
-  fc.assert(fc.property(sequentialHistory, (h) => checkOperations(kvModel, h) === "ok" || explainKv(h) === ""), fcParams);
+  fc.assert(
+    fc.property(sequentialHistory, (h) => checkOperations(kvModel, h) === "ok" || explainKv(h) === ""),
+    fcParams,
+  );
 });
 
 s("property: widening the windows of an ok history keeps it ok", () => {
-  const widened = fc.tuple(fc.integer({ min: 0, max: 1 << 30 }), fc.integer({ min: 1, max: 30 })).map(([seed, by]) => {
-    const rng = createPrng(seed);
-    const h = linearizableHistory(rng, { ops: 40, keys: 3, clients: 4, unknownEvery: 10 });
-    const w = h.map((op) => ({ ...op, call: op.call - rng.int(by), return: op.return + rng.int(by) }));
-    return { h, w };
-  });
+  const widened = fc.tuple(fc.integer({ min: 0, max: 1 << 30 }), fc.integer({ min: 1, max: 30 })).map(
+    ([seed, by]) => {
+      const rng = createPrng(seed);
+      const h = linearizableHistory(rng, { ops: 40, keys: 3, clients: 4, unknownEvery: 10 });
+      const w = h.map((op) => ({ ...op, call: op.call - rng.int(by), return: op.return + rng.int(by) }));
+      return { h, w };
+    },
+  );
   fc.assert(
     fc.property(widened, ({ h, w }) => {
       const before = checkOperations(kvModel, h);
       const after = checkOperations(kvModel, w);
-      if (before !== "ok" || after !== "ok") throw new Error(`before ${before}, after ${after}\n${explainKv(before !== "ok" ? h : w)}`);
+      if (before !== "ok" || after !== "ok") {
+        throw new Error(`before ${before}, after ${after}\n${explainKv(before !== "ok" ? h : w)}`);
+      }
       return true;
     }),
     { seed: SEED, numRuns: 200 },
@@ -673,7 +854,9 @@ function withStaleRead(h: KvOp[], from: number): { bad: KvOp[]; at: number } | u
   for (let i = from; i < h.length; i++) {
     const op = h[i];
     if (op.input.op !== "get" || op.return === Infinity) continue;
-    const puts = h.filter((p) => p.input.op === "put" && p.input.key === op.input.key && p.return < op.call && !("unknown" in p.output));
+    const puts = h.filter((p) =>
+      p.input.op === "put" && p.input.key === op.input.key && p.return < op.call && !("unknown" in p.output)
+    );
     if (puts.length < 2) continue;
     puts.sort((a, b) => a.return - b.return);
     const old = puts[puts.length - 2].input as { value: string };
@@ -689,7 +872,11 @@ function timedCase(name: string, o: GenOptions): void {
   const report = checkOperationsVerbose(kvModel, h, 20_000);
   const ms = performance.now() - t0;
   const unknowns = h.filter((op) => op.return === Infinity).length;
-  console.log(`helpers/linearizability: ${name} (${unknowns} unknown): ${report.result} in ${ms.toFixed(1)} ms, ${report.partitions} partitions`);
+  console.log(
+    `helpers/linearizability: ${name} (${unknowns} unknown): ${report.result} in ${
+      ms.toFixed(1)
+    } ms, ${report.partitions} partitions`,
+  );
   assert.is(report.result, "ok", explainReport(report));
   const stale = withStaleRead(h, Math.floor(h.length / 2));
   if (!stale) return;
@@ -711,7 +898,13 @@ s("1,000 operations over 10 keys from 5 concurrent clients (timed, printed)", ()
 });
 
 s("1,000 operations over 2 keys from 10 clients with stuck and unknown requests (timed, printed)", () => {
-  timedCase("1,000 ops, 2 keys, 10 clients, 1 in 30 stuck", { ops: 1000, keys: 2, clients: 10, unknownEvery: 30, longEvery: 30 });
+  timedCase("1,000 ops, 2 keys, 10 clients, 1 in 30 stuck", {
+    ops: 1000,
+    keys: 2,
+    clients: 10,
+    unknownEvery: 30,
+    longEvery: 30,
+  });
 });
 
 s.run();

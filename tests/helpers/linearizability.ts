@@ -11,10 +11,15 @@
 // pair (set of linearized operations, model state) was not seen before, the operation is lifted out
 // of the list (call and return) and the walk restarts at the head. Reaching a return entry means an
 // operation that must already have taken effect has not: undo the newest choice and try the next
-// call after it. The history is linearizable when the list empties; illegal when there is nothing
-// left to undo. The memo of (bitset, state) cuts the search from orders to sets (Lowe). A model with
-// partition() is checked one part at a time (P-compositionality: a history of independent objects
-// is linearizable iff each object's sub-history is), which is what keeps kv histories cheap.
+// call after it. Illegal when there is nothing left to undo. The memo of (bitset, state) cuts the
+// search from orders to sets (Lowe). A model with partition() is checked one part at a time
+// (P-compositionality: a history of independent objects is linearizable iff each object's
+// sub-history is), which is what keeps kv histories cheap.
+// Two prunings beyond Porcupine, both dominance arguments (see checkSingle), both checked against a
+// brute-force search in the tests: operations that never returned are placed only when needed (a
+// state with fewer of them placed can do all that one with more can), and read-only operations
+// (Model.readOnly) are placed as soon as they are legal. Done when every returned operation is
+// placed: the never-returned ones left go last.
 
 import { createPrng } from "../../internal/prng.ts";
 
@@ -23,7 +28,10 @@ export interface Operation<I, O> {
   input: I;
   call: number;
   output: O;
-  /** Infinity when the client never learned the outcome (the operation may take effect at any later time, or never). */
+  /**
+   * Infinity when the client never learned the outcome: the operation may take effect at any later
+   * time, or never, and the model must accept it in every state (an unknown output).
+   */
   return: number;
 }
 
@@ -44,7 +52,7 @@ export interface Model<S, I, O> {
   readOnly?(input: I, output: O): boolean;
 }
 
-/** "unknown" = the time limit ran out before an answer. */
+/** "unknown" = the time limit (or the memo's memory bound) ran out before an answer. */
 export type CheckResult = "ok" | "illegal" | "unknown";
 
 /** The outcome of one partition, for reports. */
@@ -70,7 +78,11 @@ export interface CheckReport<I, O> {
 const NIL = -1;
 
 /** Checks that a history is linearizable with respect to model. timeoutMs 0 or absent = no limit. */
-export function checkOperations<S, I, O>(model: Model<S, I, O>, history: Operation<I, O>[], timeoutMs?: number): CheckResult {
+export function checkOperations<S, I, O>(
+  model: Model<S, I, O>,
+  history: Operation<I, O>[],
+  timeoutMs?: number,
+): CheckResult {
   return checkOperationsVerbose(model, history, timeoutMs).result;
 }
 
@@ -99,7 +111,12 @@ export function checkOperationsVerbose<S, I, O>(
       longest: r.longest.map((id) => ops[id]),
     };
     if (r.result === "illegal") {
-      return { result: "illegal", partitions: parts.length, failed: rep, elapsedMs: performance.now() - start };
+      return {
+        result: "illegal",
+        partitions: parts.length,
+        failed: rep,
+        elapsedMs: performance.now() - start,
+      };
     }
     // Out of time (every later part would be too) or memory. No part was found illegal: unknown.
     timedOut = rep;
@@ -111,7 +128,9 @@ export function checkOperationsVerbose<S, I, O>(
 }
 
 function validate<I, O>(op: Operation<I, O>): void {
-  if (!Number.isFinite(op.call)) throw new Error(`linearizability: operation with a non-finite call time: ${show(op)}`);
+  if (!Number.isFinite(op.call)) {
+    throw new Error(`linearizability: operation with a non-finite call time: ${show(op)}`);
+  }
   if (Number.isNaN(op.return) || op.return < op.call) {
     throw new Error(`linearizability: operation returns before it is called: ${show(op)}`);
   }
@@ -189,8 +208,10 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
   const order: number[] = [];
   const reads: number[] = [], writes: number[] = [], held: number[] = [];
   const flush = () => {
-    order.push(...reads, ...writes, ...held);
-    reads.length = writes.length = held.length = 0;
+    for (const group of [reads, writes, held]) {
+      for (const e of group) order.push(e);
+      group.length = 0;
+    }
   };
   for (const e of sorted) {
     if ((e & 1) === 1) {
@@ -290,7 +311,7 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
   };
   const seen = (sh: string, zh: number): boolean => {
     let sid = stateIds.get(sh);
-    if (sid === undefined) stateIds.set(sh, (sid = stateIds.size));
+    if (sid === undefined) stateIds.set(sh, sid = stateIds.size);
     const key = (zh ^ Math.imul(sid + 1, 0x9e3779b1)) | 0;
     for (let i = table[key & tableMask]; i !== NIL; i = chain[i]) {
       if (dead[i] || entryKey[i] !== key || entryStateId[i] !== sid || !equalAt(arena, i * E, bits)) continue;
@@ -360,8 +381,20 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], dea
       const op = ops[id];
       const [legal, after] = model.step(state, op.input, op.output);
       if (legal) {
+        const sh = hashState(after);
+        // A pending operation right after another one, ending in the same state as it would without
+        // the other (a blind write after anything): dominated by the sibling branch that skipped
+        // the other, which the search tries from the state below. Without this, n pending writes
+        // cost 2^n.
+        const top = stackNode.length - 1;
+        if (pending[id] && top >= 0 && pending[opOf[stackNode[top]]]) {
+          if (hashState(model.step(stackState[top], op.input, op.output)[1]) === sh) {
+            entry = next[entry];
+            continue;
+          }
+        }
         toggle(id);
-        const known = seen(hashState(after), zhash);
+        const known = seen(sh, zhash);
         if (full) return { result: "unknown", limit: "memory", longest };
         if (!known) {
           if (!pending[id]) definiteLeft--;
@@ -462,7 +495,7 @@ export const kvModel: Model<string | null, KvInput, KvOutput> = {
         throw new Error(`kvModel: an operation with a known outcome needs a finite return time: ${show(op)}`);
       }
       let part = byKey.get(op.input.key);
-      if (!part) byKey.set(op.input.key, (part = []));
+      if (!part) byKey.set(op.input.key, part = []);
       part.push(o);
     }
     return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
@@ -480,10 +513,18 @@ export function describeKvOperation(op: Operation<KvInput, KvOutput>): string {
   const q = (s: string | null | undefined) => (s === null || s === undefined ? "absent" : JSON.stringify(s));
   let what: string;
   switch (i.op) {
-    case "get": what = `get(${i.key})`; break;
-    case "put": what = `put(${i.key}, ${q(i.value)})`; break;
-    case "cas": what = `cas(${i.key}, ${q(i.prev)} -> ${q(i.value)})`; break;
-    case "delete": what = `delete(${i.key})`; break;
+    case "get":
+      what = `get(${i.key})`;
+      break;
+    case "put":
+      what = `put(${i.key}, ${q(i.value)})`;
+      break;
+    case "cas":
+      what = `cas(${i.key}, ${q(i.prev)} -> ${q(i.value)})`;
+      break;
+    case "delete":
+      what = `delete(${i.key})`;
+      break;
   }
   let res: string;
   if (isUnknown(op.output)) res = "unknown";
@@ -505,7 +546,10 @@ export interface ShrinkOptions<I, O> {
 }
 
 /** An operation of a shrunk history: the original, and whether it counts as unknown there. */
-export interface CoreOperation<I, O> { op: Operation<I, O>; relaxed: boolean }
+export interface CoreOperation<I, O> {
+  op: Operation<I, O>;
+  relaxed: boolean;
+}
 
 export interface ShrinkResult<I, O> {
   /** The shrunk history, sorted by call time. */
@@ -534,7 +578,9 @@ export function shrinkIllegal<S, I, O>(
   ops: Operation<I, O>[],
   options: ShrinkOptions<I, O> = {},
 ): ShrinkResult<I, O> {
-  const deadline = options.timeoutMs !== undefined && options.timeoutMs > 0 ? performance.now() + options.timeoutMs : Infinity;
+  const deadline = options.timeoutMs !== undefined && options.timeoutMs > 0
+    ? performance.now() + options.timeoutMs
+    : Infinity;
   // Out of time counts as "not shown illegal": the shrinking stops short, never goes wrong.
   const illegal = (h: CoreOperation<I, O>[]): boolean =>
     performance.now() < deadline && checkSingle(model, h.map((c) => c.op), deadline).result === "illegal";
@@ -551,7 +597,7 @@ export function shrinkIllegal<S, I, O>(
       if (r === undefined) {
         const x = options.relax(op);
         if (x === null) continue;
-        relaxedOps.set(op, (r = x));
+        relaxedOps.set(op, r = x);
       }
       out.push({ op: r, relaxed: true });
     }
@@ -560,7 +606,9 @@ export function shrinkIllegal<S, I, O>(
   let core: CoreOperation<I, O>[] = ops.map((op) => ({ op, relaxed: false }));
   let cutAt = Infinity;
   if (options.relax) {
-    const times = [...new Set(ops.map((op) => op.return).filter((r) => r !== Infinity))].sort((a, b) => a - b);
+    const times = [...new Set(ops.map((op) => op.return).filter((r) => r !== Infinity))].sort((a, b) =>
+      a - b
+    );
     let lo = 0, hi = times.length; // cut(times[hi]) is illegal (hi = length: the whole history)
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
@@ -576,6 +624,15 @@ export function shrinkIllegal<S, I, O>(
     const readOnly = model.readOnly.bind(model);
     const removable = (c: CoreOperation<I, O>) => !c.relaxed && readOnly(c.op.input, c.op.output);
     let reads = core.filter(removable);
+    // Most violations need only the reads that return at the cut-off: try that first, in one check.
+    if (cutAt !== Infinity) {
+      const others = new Set(reads.filter((c) => c.op.return !== cutAt));
+      const without = core.filter((c) => !others.has(c));
+      if (others.size > 0 && illegal(without)) {
+        core = without;
+        reads = reads.filter((c) => !others.has(c));
+      }
+    }
     let chunk = Math.max(1, reads.length >> 1);
     while (reads.length > 0 && performance.now() < deadline) {
       let removedAny = false;
@@ -631,7 +688,9 @@ export function explainReport<I, O>(report: CheckReport<I, O>, options: ExplainO
   out.push(
     report.result === "illegal"
       ? `not linearizable: partition ${label}(${f.operations.length} operations) has no linearization`
-      : `linearizability unknown: ran out of ${report.limit ?? "time"} on partition ${label}(${f.operations.length} ` +
+      : `linearizability unknown: ran out of ${
+        report.limit ?? "time"
+      } on partition ${label}(${f.operations.length} ` +
         `operations) after ${Math.round(report.elapsedMs)} ms`,
   );
   const sh = options.shrunk;
@@ -645,18 +704,27 @@ export function explainReport<I, O>(report: CheckReport<I, O>, options: ExplainO
     const reads = sh.core.length;
     out.push(
       `already not linearizable on their own, these ${reads} operations` +
-        (sh.cutAt === Infinity ? "" : ` called by ${sh.cutAt} ("cut": still running then, counted as unknown)`) +
+        (sh.cutAt === Infinity
+          ? ""
+          : ` called by ${sh.cutAt} ("cut": still running then, counted as unknown)`) +
         `; writes are never left out:`,
     );
     const from = Math.max(0, sh.core.length - Math.ceil(maxLines / 2));
     if (from > 0) out.push(`  ... ${from} earlier operations`);
     for (const c of sh.core.slice(from)) out.push(`  ${c.relaxed ? "  cut" : "     "} ${describe(c.op)}`);
   }
-  out.push(`the partition by call time (#k: k-th in the longest partial linearization found; --: not in it):`);
-  const lines = f.operations.map((op) => `  ${(place.has(op) ? "#" + place.get(op) : "--").padStart(5)} ${describe(op)}`);
+  out.push(
+    `the partition by call time (#k: k-th in the longest partial linearization found; --: not in it):`,
+  );
+  const lines = f.operations.map((op) =>
+    `  ${(place.has(op) ? "#" + place.get(op) : "--").padStart(5)} ${describe(op)}`
+  );
   let from = 0, to = lines.length;
   if (lines.length > maxLines) {
-    from = Math.max(0, Math.min(Math.max(0, focus) - Math.floor((maxLines * 3) / 4), lines.length - maxLines));
+    from = Math.max(
+      0,
+      Math.min(Math.max(0, focus) - Math.floor((maxLines * 3) / 4), lines.length - maxLines),
+    );
     to = from + maxLines;
   }
   if (from > 0) out.push(`  ... ${from} earlier operations`);
