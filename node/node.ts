@@ -155,6 +155,8 @@ export class Node implements ApiDeps {
   #lastSnapshotMs = 0;
   #lastSnapshotCostMs = 0;
   #expireProposed = false;
+  /** A conf change was applied on a compacted log: snapshot now, whatever the count. */
+  #snapshotDue = false;
   #needPublish = false;
   #attributesPublished = false;
   #attributesInFlight = false;
@@ -640,7 +642,8 @@ export class Node implements ApiDeps {
   }
 
   #process(): void {
-    if (this.#processing || this.#stopped) return;
+    // A removed member only waits to stop: its last Ready was not advanced, so it must not make another.
+    if (this.#processing || this.#stopped || this.#removed) return;
     this.#processing = true;
     try {
       this.#flushProposals();
@@ -836,6 +839,10 @@ export class Node implements ApiDeps {
     const cmd: MemberCommand = memberCommandOfConfChange(cc);
     applyCommand(this.#states, cmd, { index: e.index, term: e.term, timeMs: 0 });
     this.#syncPeers();
+    // A member added once the log has been compacted can only start from a snapshot, and the Raft
+    // core sends the newest stored one: it must already list the new member, or the member refuses
+    // it forever (etcd builds a fresh snapshot per send for the same reason).
+    if (this.#storage.firstIndex() > 1) this.#snapshotDue = true;
     const key = `${cc.type}:${cc.nodeId}`;
     const p = this.#pendingConf.get(key);
     if (p) {
@@ -1015,9 +1022,13 @@ export class Node implements ApiDeps {
    */
   #maybeSnapshot(): void {
     const snapIndex = this.#storage.snapshotMeta().index;
-    if (this.#applied - snapIndex < this.#cfg.snapshotCount) return;
     const now = performance.now();
-    if (now - this.#lastSnapshotMs < this.#lastSnapshotCostMs * 10) return;
+    if (this.#snapshotDue && this.#applied > snapIndex) {
+      this.#snapshotDue = false;
+    } else {
+      if (this.#applied - snapIndex < this.#cfg.snapshotCount) return;
+      if (now - this.#lastSnapshotMs < this.#lastSnapshotCostMs * 10) return;
+    }
     const data = encodeSnapshot(this.#states);
     try {
       // The commit index on disk must cover the snapshot, or a restart would see applied > committed.

@@ -48,6 +48,8 @@ export interface PeerStats {
 
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 1000;
+/** Least time between two snapshots streamed to one peer. */
+const SNAPSHOT_INTERVAL_MS = 500;
 
 export function handshakeLine(channel: string, from: NodeId, to: NodeId, cluster: string): string {
   return `CPRAFT/1 ${channel} ${from} ${to} ${cluster}\n`;
@@ -120,7 +122,10 @@ class Stream {
   backoffMs = 0;
   /** When the socket's queue last became non-empty without draining since (0: empty). */
   stuckSinceMs = 0;
-  constructor(readonly channel: Channel) {}
+  readonly channel: Channel;
+  constructor(channel: Channel) {
+    this.channel = channel;
+  }
 }
 
 class Peer {
@@ -129,7 +134,11 @@ class Peer {
   readonly streams: Record<Channel, Stream> = { msg: new Stream("msg"), app: new Stream("app") };
   readonly stats: PeerStats = { sentFrames: 0, sentMessages: 0, dropped: 0, failures: 0, connected: false };
   lastRefusalLogMs = 0;
-  constructor(readonly id: NodeId, urls: readonly string[]) {
+  lastSnapshotMs = 0;
+  snapshotBusy = false;
+  readonly id: NodeId;
+  constructor(id: NodeId, urls: readonly string[]) {
+    this.id = id;
     this.urls = urls;
   }
   url(): string {
@@ -326,16 +335,33 @@ export class Transport {
     }
   }
 
-  /** Streams a snapshot on a connection of its own, in chunks, waiting out backpressure. */
+  /**
+   * Streams a snapshot on a connection of its own, in chunks, waiting out backpressure. One at a
+   * time per peer, and at least snapshotIntervalMs apart: a peer that cannot use a snapshot must
+   * not get the same one again in a tight loop.
+   */
   #sendSnapshot(m: Message): void {
     const p = this.#peers.get(m.to);
     if (!p || !m.snapshot) return;
+    if (p.snapshotBusy) return; // the core is in StateSnapshot for this peer until we report
+    const wait = p.lastSnapshotMs + SNAPSHOT_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      p.snapshotBusy = true;
+      setTimeout(() => {
+        p.snapshotBusy = false;
+        if (!this.#stopped && this.#peers.get(p.id) === p) this.#sendSnapshot(m);
+      }, wait);
+      return;
+    }
+    p.snapshotBusy = true;
+    p.lastSnapshotMs = Date.now();
     const url = p.url();
     const data = m.snapshot.data;
     const started = Date.now();
     // A generous deadline: a slow link must not fail a large snapshot, a dead one must.
     const deadlineMs = this.#o.sendDeadlineMs * 10 + data.length / 1000;
     const report = (ok: boolean, why?: string) => {
+      p.snapshotBusy = false;
       if (this.#stopped) return;
       if (!ok) this.#o.logger.warn("snapshot send failed", { peer: p.id, index: m.snapshot!.metadata.index, error: why });
       else this.#o.logger.info("snapshot sent", { peer: p.id, index: m.snapshot!.metadata.index, bytes: data.length, ms: Date.now() - started });
