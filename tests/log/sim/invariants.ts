@@ -45,6 +45,12 @@ export class Invariants {
   readonly #entryAt = new Map<string, { key: string; prevTerm: number }>();
   /** index -> term of the entry committed there (0 = not known to be committed yet). */
   readonly committedTerm: number[] = [];
+  /**
+   * index -> the term in which it became committed: the term of the first member seen to commit
+   * it, which is the committing leader (it moves its commit index in the very event). Leader
+   * completeness binds the leaders of later terms only: a stale leader of an earlier term may lack it.
+   */
+  readonly #committedIn: number[] = [];
   maxCommit = 0;
   /** index -> `${term}/${content}` of the entry applied there. */
   readonly #appliedKey: string[] = [];
@@ -78,7 +84,7 @@ export class Invariants {
         const last = r.raftLog.lastIndex();
         if (c > last) this.fail(`${m.id} commits ${c} beyond its last index ${last}`);
         const first = r.raftLog.firstIndex();
-        for (let i = Math.max(m.lastCommit + 1, first); i <= c; i++) this.#recordCommit(i, r.raftLog.term(i), m.id);
+        for (let i = Math.max(m.lastCommit + 1, first); i <= c; i++) this.#recordCommit(i, r.raftLog.term(i), m.id, r.term);
         m.lastCommit = c;
       }
     }
@@ -94,32 +100,34 @@ export class Invariants {
     }
   }
 
-  #recordCommit(i: number, term: number, who: NodeId): void {
+  #recordCommit(i: number, term: number, who: NodeId, inTerm: number): void {
     if (term <= 0) this.fail(`${who} has no entry at committed index ${i} (term lookup ${term})`);
     const known = this.committedTerm[i] ?? TERM_NONE;
     if (known === TERM_NONE) {
       this.committedTerm[i] = term;
+      this.#committedIn[i] = inTerm;
       if (i > this.maxCommit) this.maxCommit = i;
     } else if (known !== term) {
       this.fail(`state machine safety: index ${i} committed with term ${known}, but ${who} committed term ${term}`);
     }
   }
 
-  /** Leader completeness: a leader's log holds every committed entry of an earlier term. */
+  /** Leader completeness: a leader's log holds every entry committed in an earlier term. */
   #checkLeaderLog(m: Observed, from: number): void {
     const r = m.raw.raft;
     const log = r.raftLog;
     const first = log.firstIndex();
     for (let i = Math.max(from, first); i <= this.maxCommit; i++) {
       const want = this.committedTerm[i] ?? TERM_NONE;
-      if (want === TERM_NONE || want >= r.term) continue;
+      if (want === TERM_NONE || this.#committedIn[i] >= r.term) continue;
       const t = log.term(i);
       if (t !== want) {
-        this.fail(`leader completeness: ${m.id}, leader of term ${r.term}, has term ${t} at index ${i}, committed with term ${want}`);
+        this.fail(`leader completeness: ${m.id}, leader of term ${r.term}, has term ${t} at index ${i}, where an entry of ` +
+          `term ${want} was committed in term ${this.#committedIn[i]}`);
       }
     }
     for (const a of this.acked) {
-      if (a.index < first || a.index < from || a.term >= r.term) continue;
+      if (a.index < first || a.index < from || (this.#committedIn[a.index] ?? Infinity) >= r.term) continue;
       const t = log.term(a.index);
       if (t !== a.term) {
         this.fail(`acknowledged write lost: ${a.what} (index ${a.index}, term ${a.term}) is not in the log of ${m.id}, leader of term ${r.term} (term there: ${t})`);

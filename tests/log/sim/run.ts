@@ -63,12 +63,12 @@ export interface SeedOutcome {
 export function runSeed(
   seed: number,
   p: Profile,
-  opts: { verbose?: boolean; sabotage?: SimOptions["sabotage"] } = {},
+  opts: { verbose?: boolean; sabotage?: SimOptions["sabotage"]; storedSnapshots?: boolean } = {},
 ): SeedOutcome {
   const members = membersFor(seed);
   const sim = new Simulator({
     seed, members, chaosMs: p.chaosMs, livenessTimeouts: p.livenessTimeouts, clients: p.clients,
-    traceMessages: envFlag("SIM_TRACE_MESSAGES"), storedSnapshots: envFlag("SIM_STORED_SNAPSHOTS"), sabotage: opts.sabotage,
+    traceMessages: envFlag("SIM_TRACE_MESSAGES"), storedSnapshots: opts.storedSnapshots ?? envFlag("SIM_STORED_SNAPSHOTS"), sabotage: opts.sabotage,
   });
   let result: SimResult;
   try {

@@ -69,6 +69,12 @@ export interface SimKnobs {
   readonly snapshotKeep: number;
   /** Share of Readys whose early messages (sendBeforePersist) go out before the fsync. */
   readonly earlySend: number;
+  /**
+   * Whether a hard state whose only change is the commit index is written (etcd does); if not,
+   * it is written only with a new term or vote, a snapshot, or the driver's own snapshot (as
+   * node/ does), so a restart may start from a commit index far behind.
+   */
+  readonly writeCommitOnly: boolean;
   readonly diskMs: readonly [number, number];
   readonly tearRate: number;
   /** Mean virtual ms between nemesis actions. */
@@ -248,6 +254,7 @@ export function drawKnobs(prng: Prng): SimKnobs {
     snapshotEvery: pick([5, 10, 20, 50]),
     snapshotKeep: pick([0, 1, 3, 10]),
     earlySend: pick([0, 0.5, 1]),
+    writeCommitOnly: prng.next() < 0.5,
     diskMs: pick([[0.1, 1], [0.5, 3], [1, 15]] as const),
     tearRate: pick([0, 0.5, 1]),
     nemesisMs: pick([40, 80, 150]),
@@ -409,7 +416,11 @@ export class Simulator {
     const batch: DiskRecord[] = [];
     if (rd.snapshot !== undefined) batch.push({ kind: "snap", snap: rd.snapshot });
     if (rd.entries.length > 0) batch.push({ kind: "ents", ents: rd.entries });
-    if (rd.hardState !== undefined) batch.push({ kind: "hs", hs: rd.hardState });
+    if (rd.hardState !== undefined) {
+      const stored = m.disk.live.initialState().hardState;
+      const voteChanged = rd.hardState.term !== stored.term || rd.hardState.vote !== stored.vote;
+      if (this.knobs.writeCommitOnly || voteChanged || rd.snapshot !== undefined) batch.push({ kind: "hs", hs: rd.hardState });
+    }
     m.disk.write(batch);
     let early = !bootstrap && this.#net.next() < this.knobs.earlySend ? ((rd as { sendBeforePersist?: number }).sendBeforePersist ?? 0) : 0;
     if (!bootstrap && this.opts.sabotage === "early-acks") early = rd.messages.length;
@@ -518,7 +529,11 @@ export class Simulator {
     const snapIndex = m.disk.live.snapshot().metadata.index;
     if (m.applied - snapIndex < this.knobs.snapshotEvery) return;
     const compactTo = m.applied - this.knobs.snapshotKeep;
-    m.disk.write([{ kind: "compact", index: m.applied, cs: m.confState, data: encodeState(m.sm), compactTo }]);
+    // The commit index on disk must cover the snapshot, or a restart would find applied > committed.
+    const hs = m.disk.live.initialState().hardState;
+    const batch: DiskRecord[] = [{ kind: "compact", index: m.applied, cs: m.confState, data: encodeState(m.sm), compactTo }];
+    if (hs.commit < m.applied) batch.unshift({ kind: "hs", hs: { ...hs, commit: m.applied } });
+    m.disk.write(batch);
     if (this.opts.sabotage !== "lying-fsync") m.disk.sync();
     this.stats.snapshotsCreated++;
   }
