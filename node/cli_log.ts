@@ -20,6 +20,7 @@ import { type LogSource, openDataDirSource, openFileSource } from "./log_source.
 import { verifyLog } from "./log_verify.ts";
 import { fmtInt, Progress } from "./progress.ts";
 import { checkReplayable, describeAvailable, type EntryView, ReplayRangeError, walk } from "./replay.ts";
+import { clusterRepairAdvice } from "./repair_advice.ts";
 import { loadRuntime } from "./runtime.ts";
 import { isHeldByAnother, NoLogError } from "./sqlite_readonly.ts";
 import { DB_FILE, SqliteStorage } from "./storage_sqlite.ts";
@@ -111,8 +112,10 @@ Exit 0 when clean; 6 with the first bad index and the repair command when not.
 Deletes every entry after N (a damaged or torn tail) and lowers the commit index to N. Asks no
 questions. Refuses when a member has the data dir open, when N is below the first stored entry,
 and, unless --force, when N is below the commit index (acknowledged writes would be lost) or below
-the newest snapshot (which --force then deletes too). In a cluster the lost entries are copied
-back from the leader; on a single member they are gone.
+the newest snapshot (which --force then deletes too); the lost entries are gone. Refuses, whatever
+the flags, on a member of a cluster: the leader counts the entries it acknowledged, so a member
+with a damaged log is replaced instead (member remove, a fresh data dir, member add, start it with
+--initial-cluster-state existing), and the message says how.
 
   --truncate-after N   keep entries up to and including N
   --force              allow losing committed entries / snapshots above N
@@ -663,7 +666,7 @@ async function runVerify(argv: string[], io: CliIo): Promise<number> {
     const dataDir = values.file === undefined ? dataDirOf(values, io) : undefined;
     const repair = rep.badIndex !== undefined ? repairAdvice(rep.badIndex, src, dataDir) : undefined;
     if (values.json) {
-      io.out(JSON.stringify({ source: src.description, ok: rep.problems.length === 0, ...rep, repair: repair?.command ?? null }) + "\n");
+      io.out(JSON.stringify({ source: src.description, ok: rep.problems.length === 0, ...rep, repair: repair?.command || null }) + "\n");
     } else {
       let out = `${src.description}: member ${src.memberId}, cluster ${src.clusterId}\n` +
         `  entries ${src.firstIndex}..${src.lastIndex}, commit index ${src.commitIndex}, term ${src.term}, ` +
@@ -697,6 +700,9 @@ function repairAdvice(bad: Index, src: LogSource, dataDir: string | undefined): 
   const newestSnap = src.snapshots.length > 0 ? src.snapshots[src.snapshots.length - 1].index : 0;
   const force = committedLost > 0 || newestSnap > keep;
   const command = `coreplane log repair${dataDir !== undefined ? ` --data-dir ${dataDir}` : ""} --truncate-after ${keep}${force ? " --force" : ""}`;
+  if (src.voters.length > 1 && dataDir !== undefined) {
+    return { command: "", text: `the log is damaged from index ${bad}; a member will not start on it.\n${clusterRepairAdvice(dataDir)}\n` };
+  }
   let text = `the log is damaged from index ${bad}; a member will not start on it.\n` +
     `To drop entry ${bad} and everything after it (${fmtInt(lost)} entries${committedLost > 0 ? `, ${fmtInt(committedLost)} of them committed` : ""}):\n  ${command}\n`;
   if (committedLost > 0) {
@@ -736,6 +742,7 @@ async function runRepair(argv: string[], io: CliIo): Promise<number> {
     io.err(`coreplane log repair: ${why}\nNothing was changed.\n`);
     return ExitCode.dataError;
   };
+  if (!info.single) return refuse(clusterRepairAdvice(dataDir));
   if (n >= info.last) {
     io.out(`nothing to do: the log ends at ${info.last}, at or before ${n}\n`);
     return ExitCode.ok;
@@ -757,7 +764,7 @@ async function runRepair(argv: string[], io: CliIo): Promise<number> {
     return refuse(
       `entries ${n + 1}..${info.acked} are committed${info.single ? " (a single member commits every entry it has stored)" : ""}: ` +
         `clients may have been told they were written. Add --force to drop them anyway ` +
-        `(in a cluster they are copied back from the leader; a single member loses them)`,
+        `(a single member loses them)`,
     );
   }
   if (snapsAbove.length > 0) {

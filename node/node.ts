@@ -37,6 +37,7 @@ import type { Config } from "./config.ts";
 import { clusterIdFor, memberIdFor, newMemberIdFor } from "./ids.ts";
 import type { PeerHttpResponse, PeerServerHandler } from "./peer_server.ts";
 import { Transport } from "./transport.ts";
+import { withRepairHint } from "./repair_advice.ts";
 import type { Logger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
 import { type SaveBatch, SqliteStorage } from "./storage_sqlite.ts";
@@ -271,7 +272,7 @@ export class Node implements ApiDeps {
         if (e.type !== EntryType.ConfChange) checkEnvelope(e.data, e.index);
       } catch (err) {
         storage.close();
-        throw withRepairHint(err as CorruptEntryError, cfg.dataDir);
+        throw withRepairHint(err as CorruptEntryError, cfg.dataDir, storage.initialState().confState.voters.length > 1);
       }
     }
     let states: States;
@@ -564,7 +565,14 @@ export class Node implements ApiDeps {
           f.heartbeatSentMs = 0;
         }
       }
-      this.#raw.step(m);
+      try {
+        this.#raw.step(m);
+      } catch (e) {
+        // A broken invariant while stepping a peer's message stops this member with the reason,
+        // through the same path as any other fatal error (never an uncaught throw in a socket callback).
+        this.#fatal(e as Error);
+        return;
+      }
     }
     this.#schedule();
   }
@@ -617,7 +625,10 @@ export class Node implements ApiDeps {
     this.#readBatches.clear();
     for (const x of this.#readIndexWaits.splice(0)) for (const w of x.waiters) w.reject(err);
     try {
-      this.#storage.save({ hardState: this.#currentHardState(), entries: [] });
+      // Capped at the stored log: after a failed batch (a full disk) the core may know of commits
+      // beyond what this member holds, and a hard state past the log would not start again.
+      const hs = this.#currentHardState();
+      this.#storage.save({ hardState: { ...hs, commit: Math.min(hs.commit, this.#storage.lastIndex()) }, entries: [] });
     } catch { /* the commit index is recoverable; stopping anyway */ }
     this.#storage.close();
   }
@@ -1056,7 +1067,7 @@ export class Node implements ApiDeps {
 
   #fatal(e: Error): void {
     if (this.#stopped) return;
-    const err = e instanceof CorruptEntryError ? withRepairHint(e, this.#cfg.dataDir) : e;
+    const err = e instanceof CorruptEntryError ? withRepairHint(e, this.#cfg.dataDir, this.#confState.voters.length > 1) : e;
     this.#log.error("fatal", { error: err.message, stack: e.stack });
     this.stop();
     this.#onFatal(err);
@@ -1105,16 +1116,4 @@ async function joinIdentity(cfg: Config, logger: Logger): Promise<Identity> {
     `--initial-cluster-state existing: could not get the member list from any of ${urls.join(", ")} ` +
       `(last errors: ${errors.slice(-urls.length).join("; ")}); start the running members first, or use --initial-cluster-state new`,
   );
-}
-
-/** The message an operator needs: which entry, and the commands that get the member going again. */
-export function withRepairHint(e: CorruptEntryError, dataDir: string): CorruptEntryError {
-  const out = new CorruptEntryError(
-    e.index,
-    e.message.replace(/^log entry \d+ is corrupt: /, "") +
-      `. The member cannot start on a damaged log. Inspect it with "coreplane log verify --data-dir ${dataDir}", ` +
-      `then drop the damaged tail with the command verify prints, e.g. "coreplane log repair --data-dir ${dataDir} --truncate-after ${e.index - 1} --force" ` +
-      `(--force because acknowledged entries after ${e.index - 1} are lost on this member; in a cluster they are copied back from the leader)`,
-  );
-  return out;
 }

@@ -8,8 +8,10 @@
 //   victim restarts on the same data dir, catches up and serves every acknowledged write.
 //   Without root the disk-full cases print SKIP (and fail under CI=true), as e2e/disk_full does.
 // - Corrupt log: a stopped follower's last entry gets one byte flipped; it must refuse to start,
-//   naming the entry and the repair command, while the others go on; the printed repair command
-//   (run on the same runtime) fixes it, and it catches up, writes made while it was down included.
+//   naming the entry and how to replace the member, while the others go on; `log repair` refuses
+//   on a cluster member (truncating would wedge it: the leader counts what it acknowledged); the
+//   member is replaced as with etcd (remove, fresh data dir, add, start with existing) and catches
+//   up, writes made while it was down included.
 // The cases share one cluster while it stays whole (member starts dominate the run time); a case
 // that finds a member down gets a fresh cluster on other ports, so one failure does not cascade.
 // Must assert behaviour, never timing (time limits here are liveness bounds only). Ports 29500-29599.
@@ -17,7 +19,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, ftruncateSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mainCommand, type Proc, repoRoot, startCoreplane, tempDir } from "../helpers/procs.ts";
@@ -590,7 +592,7 @@ async function lastIndexIn(dir: string): Promise<number> {
   }
 }
 
-s("a corrupt log entry: the member refuses to start naming the entry and the repair command, the cluster goes on, and after the repair it catches up", async () => {
+s("a corrupt log entry: the member refuses to start naming the entry and the way out, the cluster goes on, log repair refuses in a cluster, and the replaced member catches up", async () => {
   const c = await cluster(false);
   try {
     const leader = await leaderAmong(c, MEMBERS);
@@ -618,34 +620,50 @@ s("a corrupt log entry: the member refuses to start naming the entry and the rep
       `n${victim} on a corrupt log must exit non-zero, got code ${refused.code} signal ${refused.signal}`,
     );
     assert.match(refused.output, new RegExp(`log entry ${bad} is corrupt`), `the refusal must name entry ${bad}`);
-    const m = /"(coreplane log repair [^"]+)"/.exec(refused.output);
-    assert.ok(m, `the refusal must print the repair command`);
-    const repairCmd = m![1];
-    assert.ok(
-      repairCmd.includes(`--data-dir ${dir}`) && repairCmd.includes(`--truncate-after ${bad - 1}`),
-      `the repair command must name the data dir and keep entries up to ${bad - 1}: ${repairCmd}`,
-    );
+    // In a cluster the way out is etcd's: replace the member (truncating would wedge it, because the
+    // leader counts the entries it acknowledged and never sends them again).
+    assert.match(refused.output, /v2\/members/, `the refusal must say how to replace the member`);
+    assert.match(refused.output, /--initial-cluster-state existing/);
 
     // The cluster did not notice: writes and quorum reads on both others.
     await writeAll(c, leader, "/corrupt/after-refusal", 10, 64, `after n${victim} refused to start`);
     for (const i of survivors) await checkAcks(c, i, true, `after n${victim} refused to start`);
 
-    // `log verify` agrees (exit 6, the same index); then the printed repair command, run as an
-    // operator would, on this runtime.
+    // `log verify` agrees (exit 6, the same index, the same advice); `log repair` refuses, whatever the flags.
     const verify = await logCli(["verify", "--data-dir", dir]);
     assert.is(verify.code, 6, `log verify on the damaged dir must exit 6:\n${verify.out}`);
     assert.ok(verify.out.includes(`damaged from index ${bad}`), `log verify must name index ${bad}:\n${verify.out}`);
-    const repair = await runMain(repairCmd.split(/\s+/).slice(1));
-    assert.is(repair.code, 0, `${repairCmd} must succeed:\n${repair.out}`);
-    const clean = await logCli(["verify", "--data-dir", dir]);
-    assert.is(clean.code, 0, `log verify after the repair:\n${clean.out}`);
+    assert.ok(verify.out.includes("v2/members"), `log verify must give the replace procedure:\n${verify.out}`);
+    const repair = await runMain(["log", "repair", "--data-dir", dir, "--truncate-after", String(bad - 1), "--force"]);
+    assert.is(repair.code, 6, `log repair on a cluster member must refuse:\n${repair.out}`);
+    assert.match(repair.out, /belongs to a cluster/);
 
-    // Restart: it catches up from the leader, writes made while it was down included.
-    await restartMember(c, victim, `after "${repairCmd}" repaired its log`);
-    await writeAll(c, leader, "/corrupt/after-repair", 10, 64, `after n${victim} was repaired`);
+    // Replace it: remove, a fresh data dir, add, start with --initial-cluster-state existing.
+    const st = await (await fetch(`${clientUrl(c.g, leader)}/v1/cluster/status`)).json() as { members: { id: string; peerURLs: string[] }[] };
+    const old = st.members.find((m) => m.peerURLs.includes(peerUrl(c.g, victim)))!;
+    const del = await fetch(`${clientUrl(c.g, leader)}/v2/members/${old.id}`, { method: "DELETE" });
+    assert.is(del.status, 204, `member remove: ${await del.text()}`);
+    renameSync(dir, `${dir}.corrupt`);
+    const add = await fetch(`${clientUrl(c.g, leader)}/v2/members`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ peerURLs: [peerUrl(c.g, victim)] }),
+    });
+    assert.is(add.status, 201, `member add: ${await add.clone().text()}`);
+    await add.body?.cancel();
+    const p = await startCoreplane({
+      name: `n${victim}`,
+      clientPort: clientPort(c.g, victim),
+      peerPort: peerPort(c.g, victim),
+      dataDir: dir,
+      extraArgs: [...memberArgs(c), "--initial-cluster-state", "existing"],
+      timeoutMs: 30_000,
+    });
+    c.procs[victim] = p;
+    await writeAll(c, leader, "/corrupt/after-replace", 10, 64, `after n${victim} was replaced`);
     await caughtUp(c, victim);
-    await checkAcks(c, victim, false, `n${victim} after the repair`);
-    await checkAcks(c, victim, true, `n${victim} after the repair`);
+    await checkAcks(c, victim, false, `n${victim} after the replacement`);
+    await checkAcks(c, victim, true, `n${victim} after the replacement`);
   } catch (e) {
     (e as Error).message += `\n--- member output (cluster ${c.g}) ---\n${outputs(c)}`;
     throw e;
