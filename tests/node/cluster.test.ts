@@ -5,7 +5,9 @@
 // cluster is refused and exits with a clear message. Ports 29200-29299.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { type Proc, startCoreplane, tempDir } from "../helpers/procs.ts";
+import { execFileSync } from "node:child_process";
+import { type Proc, startCoreplane } from "../helpers/procs.ts";
+import { needTool } from "../helpers/tools.ts";
 
 const s = suite("node/cluster");
 
@@ -161,6 +163,23 @@ s("a member is added, joins with --initial-cluster-state existing, catches up, a
   } finally {
     await p4.stop();
   }
+});
+
+s("the real etcdctl (v2) lists, adds and removes members of a coreplane cluster", () => {
+  if (!needTool("etcdctl", "node/cluster etcdctl member", "apt-get install etcd-client")) return;
+  const ctl = (...args: string[]) =>
+    execFileSync("etcdctl", ["--endpoints", client(1), ...args], { env: { ...process.env, ETCDCTL_API: "2" }, encoding: "utf8" });
+  const list = ctl("member", "list");
+  assert.is(list.trim().split("\n").length, 3, list);
+  assert.match(list, /name=n1 peerURLs=http:\/\/127\.0\.0\.1:29211 clientURLs=http:\/\/127\.0\.0\.1:29201 isLeader=(true|false)/);
+  assert.is((list.match(/isLeader=true/g) ?? []).length, 1, list);
+  const added = ctl("member", "add", "n6", peer(6));
+  const id = /Added member named n6 with ID ([0-9a-f]+) to cluster/.exec(added)?.[1];
+  assert.ok(id, added);
+  assert.match(added, /ETCD_INITIAL_CLUSTER_STATE="existing"/);
+  assert.match(ctl("member", "list"), new RegExp(`${id}\\[unstarted\\]: peerURLs=${peer(6).replaceAll(".", "\\.")}`));
+  assert.match(ctl("member", "remove", id!), new RegExp(`Removed member ${id} from cluster`));
+  assert.is(ctl("member", "list").trim().split("\n").length, 3);
 });
 
 s("a member started for another cluster is refused and exits saying why", async () => {
