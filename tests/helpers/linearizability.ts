@@ -20,6 +20,11 @@
 // state with fewer of them placed can do all that one with more can), and read-only operations
 // (Model.readOnly) are placed as soon as they are legal. Done when every returned operation is
 // placed: the never-returned ones left go last.
+// Cost: linearizable kv histories check in milliseconds per thousand operations. Proving a history
+// illegal means exhausting every state before the violation, which grows with the never-returned
+// blind writes (puts, deletes) pending on one key: 1,000 operations over 5 keys with ~30 of them
+// take tens of ms; the same over 2 keys can take more than 20 s for about one seed in a hundred
+// (answer: unknown). Spread a workload over several keys.
 
 import { createPrng } from "../../internal/prng.ts";
 
@@ -740,22 +745,32 @@ function relaxKv(op: Operation<KvInput, KvOutput>): Operation<KvInput, KvOutput>
 }
 
 /**
- * Checks a kv history and explains a failure (see explainReport, with the failing key's history
- * shrunk by shrinkIllegal). "" when it is linearizable. timeoutMs bounds the check; the shrinking
- * gets three times what the check took (at least 2 s, at most timeoutMs) and stops short when that
- * runs out.
+ * Checks a kv history and explains a failure (see explainKvReport). "" when it is linearizable.
+ * timeoutMs bounds the check.
  */
 export function explainKv(history: Operation<KvInput, KvOutput>[], timeoutMs?: number): string {
-  const report = checkOperationsVerbose(kvModel, history, timeoutMs);
-  // Shrinking re-checks cut histories many times; a few times the check's own cost is enough to
-  // find the culprit (binary search) and usually to drop the reads that do not matter.
-  const budget = Math.min(timeoutMs || 10_000, Math.max(2_000, 3 * report.elapsedMs));
+  return explainKvReport(checkOperationsVerbose(kvModel, history, timeoutMs), { shrinkMs: timeoutMs });
+}
+
+/**
+ * Explains a kvModel report (see explainReport), with the failing key's history shrunk by
+ * shrinkIllegal when it is illegal. "" when it is ok. Shrinking re-checks cut histories many times;
+ * it gets 15 times what the check took (at least 2 s, at most shrinkMs, default 10 s) and stops
+ * short when that runs out: the binary search for the culprit needs about log2(n) checks of at most
+ * the check's cost, dropping the reads that do not matter a few more.
+ */
+export function explainKvReport(
+  report: CheckReport<KvInput, KvOutput>,
+  options: { maxLines?: number; shrinkMs?: number } = {},
+): string {
+  const budget = Math.min(options.shrinkMs || 10_000, Math.max(2_000, 15 * report.elapsedMs));
   const shrunk = report.result === "illegal" && report.failed
     ? shrinkIllegal(kvModel, report.failed.operations, { relax: relaxKv, timeoutMs: budget })
     : undefined;
   return explainReport(report, {
     describe: describeKvOperation,
     label: (ops) => (ops.length > 0 ? `key ${JSON.stringify(ops[0].input.key)} ` : ""),
+    maxLines: options.maxLines,
     shrunk,
   });
 }
