@@ -429,7 +429,13 @@ export class Node implements ApiDeps {
     const st = this.#membersState();
     if (st.removed.has(id)) return Promise.reject(new NodeError("node/member-removed", "membership: ID removed"));
     if (!st.members.has(id)) return Promise.reject(new NodeError("node/member-not-found", `No such member: ${id}`));
-    return this.#proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) }).then(() => {});
+    const remove = () => this.#proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array(0) });
+    // Removing the leader itself: hand leadership over first, so the cluster does not sit out an
+    // election timeout once the leader steps down; the new leader then takes the change.
+    if (id === this.#id.memberId && this.#lead === this.#id.memberId && this.#confState.voters.length > 1) {
+      return this.#transferLeadership(this.#cfg.electionTimeoutMs).then(remove).then(() => {});
+    }
+    return remove().then(() => {});
   }
 
   updateMember(id: NodeId, peerURLs: readonly string[]): Promise<void> {
@@ -580,6 +586,12 @@ export class Node implements ApiDeps {
   /** Stops after handing leadership to the most caught-up follower, so clients need not wait for an election. */
   async stopGracefully(timeoutMs: number): Promise<void> {
     if (this.#stopped) return;
+    await this.#transferLeadership(timeoutMs);
+    this.stop();
+  }
+
+  /** When this member leads, hands leadership to the most caught-up voter; resolves once it moved or timeoutMs passed. */
+  async #transferLeadership(timeoutMs: number): Promise<void> {
     if (this.#lead === this.#id.memberId && this.#confState.voters.length > 1) {
       const st = this.#raw.status();
       let best: NodeId = "";
@@ -596,14 +608,13 @@ export class Node implements ApiDeps {
         this.#raw.transferLeader(best);
         this.#process();
         const until = Date.now() + timeoutMs;
-        while (this.#lead === this.#id.memberId && Date.now() < until && !this.#stopped) {
+        // Until another member leads (the lead is "none" for a moment in between).
+        while ((this.#lead === this.#id.memberId || this.#lead === "") && Date.now() < until && !this.#stopped) {
           await new Promise((r) => setTimeout(r, 10));
         }
-        // Give the new leader's first heartbeat a moment, so followers of ours learn of it.
         if (this.#lead !== this.#id.memberId) this.#log.info("leadership transferred", { leader: this.#lead || "none" });
       }
     }
-    this.stop();
   }
 
   /** Stops timers, fails waiting requests, checkpoints and closes the log. */

@@ -195,6 +195,42 @@ s("a member started for another cluster is refused and exits saying why", async 
   assert.match(err!.message, /cluster id mismatch/);
 });
 
+s("removing the leader hands leadership over first, then the removed member stops", async () => {
+  const sts = await Promise.all([1, 2, 3].map(status));
+  const li = sts.findIndex((x) => x.state === "StateLeader") + 1;
+  const lead = sts[li - 1].id;
+  // Ask the leader itself, so it is the one that must move leadership before the change.
+  const d = await fetch(`${client(li)}/v2/members/${lead}`, { method: "DELETE" });
+  assert.is(d.status, 204, await d.clone().text());
+  await d.body?.cancel();
+  const old = procs.get(li)!;
+  const code = await until("the removed leader to exit", () => Promise.resolve(old.child.exitCode ?? undefined));
+  assert.is(code, 0, old.output());
+  assert.match(old.output(), /transferring leadership/);
+  const others = [1, 2, 3].filter((i) => i !== li);
+  await until("a write after the removal", async () => {
+    const r = await put(others[0], "after-removal", "x");
+    await r.body?.cancel();
+    return r.status === 201 || r.status === 200 ? true : undefined;
+  });
+  // Back as a new member: add it, start it on a fresh data dir with existing.
+  const add = await fetch(`${client(others[0])}/v2/members`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ peerURLs: [peer(li)] }),
+  });
+  assert.is(add.status, 201);
+  await add.body?.cancel();
+  await old.stop();
+  const again = await start(li, undefined, ["--initial-cluster-state", "existing"]);
+  procs.set(li, again);
+  const g = await until("the re-added member to catch up", async () => {
+    const x = await (await fetch(`${client(li)}/v2/keys/after-removal?quorum=true`)).json() as { node?: { value: string } };
+    return x.node;
+  });
+  assert.is(g.value, "x");
+});
+
 s("stopping the leader hands leadership over: writes go on without an election timeout", async () => {
   const sts = await Promise.all([1, 2, 3].map(status));
   const li = sts.findIndex((x) => x.state === "StateLeader") + 1;
