@@ -7,7 +7,7 @@
 import type { NodeId } from "../../../internal/brand.ts";
 import type { RawNode } from "../../../log/raw_node.ts";
 import type { MemoryStorage } from "../../../log/memory_storage.ts";
-import { type Entry, type Ready, type Snapshot, StateType } from "../../../log/types.ts";
+import { type Entry, EntryType, type Ready, type Snapshot, StateType } from "../../../log/types.ts";
 
 /** A broken safety property. The simulator stops at the first one and prints seed and trace. */
 export class Violation extends Error {
@@ -22,6 +22,8 @@ export interface Observed {
   lastCommit: number;
   /** Term whose leadership was already checked for completeness (0 = none). */
   leaderChecked: number;
+  /** Last index of its log when last seen leading (0 = not leading), to spot the entries it appends. */
+  leaderLast: number;
   applied: number;
 }
 
@@ -93,9 +95,40 @@ export class Invariants {
       const r = m.raw.raft;
       if (m.leaderChecked !== r.term) {
         m.leaderChecked = r.term;
+        m.leaderLast = r.raftLog.lastIndex();
         this.#checkLeaderLog(m, 1);
       } else if (this.maxCommit > before) {
         this.#checkLeaderLog(m, before + 1);
+      }
+      const last = r.raftLog.lastIndex();
+      if (last > m.leaderLast) {
+        this.#checkAppendedConfChanges(m, m.leaderLast + 1, last);
+        m.leaderLast = last;
+      }
+    }
+  }
+
+  /**
+   * One membership change at a time: a leader appends a conf change only when every earlier one in
+   * its log is applied, and (this core's stricter rule, log/DESIGN.md) once it has applied an entry
+   * of its own term. Checked in the event that appends it, so `applied` is the one it decided on.
+   */
+  #checkAppendedConfChanges(m: Observed, from: number, to: number): void {
+    const log = m.raw.raft.raftLog;
+    const term = m.raw.raft.term;
+    const ents = log.slice(from, to + 1, Infinity);
+    for (const e of ents) {
+      if (e.type !== EntryType.ConfChange || e.term !== term) continue;
+      const applied = log.applied;
+      if (log.term(applied) !== term) {
+        this.fail(`${m.id}, leader of term ${term}, appended a conf change at ${e.index} before applying an entry of its term (applied ${applied})`);
+      }
+      if (e.index - 1 > applied) {
+        for (const p of log.slice(applied + 1, e.index, Infinity)) {
+          if (p.type === EntryType.ConfChange) {
+            this.fail(`${m.id}, leader of term ${term}, appended a conf change at ${e.index} while the one at ${p.index} is not applied (applied ${applied})`);
+          }
+        }
       }
     }
   }

@@ -155,6 +155,7 @@ export interface SimStats {
   pauses: number;
   transfers: number;
   campaigns: number;
+  bursts: number;
   confProposed: number;
   confApplied: number;
   snapshotsCreated: number;
@@ -274,7 +275,7 @@ export class Simulator {
   readonly trace: string[] = [];
   readonly stats: SimStats = {
     events: 0, ticks: 0, sent: 0, delivered: 0, dropped: 0, duplicated: 0, early: 0, readys: 0, syncs: 0, crashes: 0,
-    powerCuts: 0, lostBatches: 0, tornWrites: 0, restarts: 0, partitions: 0, pauses: 0, transfers: 0, campaigns: 0,
+    powerCuts: 0, lostBatches: 0, tornWrites: 0, restarts: 0, partitions: 0, pauses: 0, transfers: 0, campaigns: 0, bursts: 0,
     confProposed: 0, confApplied: 0, snapshotsCreated: 0, snapshotsSent: 0, snapshotsRestored: 0, leaders: 0, maxTerm: 0,
     commitIndex: 0, writesOk: 0, writesUnknown: 0, writesRefused: 0, readsOk: 0, readsFailed: 0, livenessMs: 0, catchUpMs: 0,
   };
@@ -349,7 +350,7 @@ export class Simulator {
     const disk = new SimDisk();
     const m: Member = {
       id, raw: new RawNode(this.#raftConfig(id, disk, 0)), state: "up", incarnation: 1, disk, sm: emptyState(), applied: 0,
-      confState: { voters: [], learners: [] }, busy: false, pausedUntil: 0, lastCommit: 0, leaderChecked: 0,
+      confState: { voters: [], learners: [] }, busy: false, pausedUntil: 0, lastCommit: 0, leaderChecked: 0, leaderLast: 0,
       writes: new Map(), reads: new Map(), tickSkew: 0.9 + 0.2 * this.#seeds.next(), crashOnWrite: undefined,
     };
     this.members.set(id, m);
@@ -644,6 +645,7 @@ export class Simulator {
     m.confState = snap.metadata.confState;
     m.lastCommit = m.raw.raft.raftLog.committed;
     m.leaderChecked = 0;
+    m.leaderLast = 0;
     m.state = "up";
     m.pausedUntil = 0;
     this.stats.restarts++;
@@ -779,6 +781,25 @@ export class Simulator {
       }
     } else if (r < 70) {
       this.#confChange(leader);
+    } else if (r < 76) {
+      // A burst of proposals of mixed sizes: fills in-flight windows and the byte limits.
+      const m = leader !== undefined && p.next() < 0.6 ? leader : pickUp();
+      if (m !== undefined) {
+        const n = 5 + p.int(30);
+        let taken = 0;
+        for (let i = 0; i < n; i++) {
+          const pad = "x".repeat(p.int(3) === 0 ? p.int(400) : p.int(20));
+          try {
+            m.raw.propose(encodeCommand({ marker: `burst/${++this.#markerSeq}/${pad}` }));
+            taken++;
+          } catch (err) {
+            if (!(err instanceof ProposalDroppedError)) throw err;
+          }
+        }
+        this.stats.bursts++;
+        this.#log(`burst of ${n} proposals at ${m.id}: ${taken} taken`);
+        this.#kick(m);
+      }
     }
     // else: quiet
     this.agenda.after(this.knobs.nemesisMs * 2 * p.next(), () => this.#nemesis());
@@ -819,6 +840,16 @@ export class Simulator {
     this.stats.confProposed++;
     this.#pendingConf = { id: cc.nodeId, deadline: this.agenda.now + 1000 };
     this.#log(`propose conf ${what} at ${at.id}`);
+    if (p.next() < 0.2) {
+      // A second change right behind the first: the pending-change guard must turn it into a no-op.
+      const second = change(ConfChangeType.RemoveNode, voters[p.int(voters.length)]);
+      try {
+        at.raw.proposeConfChange(second);
+        this.#log(`propose conf remove ${second.nodeId} at ${at.id} right behind it`);
+      } catch (err) {
+        if (!(err instanceof ProposalDroppedError)) throw err;
+      }
+    }
     this.#kick(at);
   }
 
