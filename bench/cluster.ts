@@ -42,6 +42,8 @@ options:
   --kills N               leader kills per side for failover (default ${clusterFullParams.kills})
   --rate N                open-loop rate for latency (default: half of coreplane's put-32 median
                           from this run, measured first if put-32 is not chosen)
+  --member-args="ARGS"    more flags for every member of both sides, space-separated (experiments,
+                          e.g. "--snapshot-count 1000000"; the run's JSON records them)
   --generator-nice N      nice value of the open-loop generator process (its autogroup and
                           thread; default ${clusterFullParams.generatorNice}; 0 leaves it at the members' priority)
   -h, --help`;
@@ -97,6 +99,7 @@ async function main(): Promise<number> {
       kills: { type: "string" },
       rate: { type: "string" },
       "generator-nice": { type: "string" },
+      "member-args": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -127,7 +130,8 @@ async function main(): Promise<number> {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const runDir = join(repoRoot, "bench", "results", `cluster-${stamp}`);
   mkdirSync(runDir, { recursive: true });
-  const ctx: ClusterCtx = { quick: values.quick, params, progress, runDir, impl: { coreplane: cpImpl, etcd: "etcd" }, starts: 0 };
+  const memberArgs = (values["member-args"] ?? "").split(/\s+/).filter(Boolean);
+  const ctx: ClusterCtx = { quick: values.quick, params, progress, runDir, impl: { coreplane: cpImpl, etcd: "etcd" }, starts: 0, memberArgs };
   const machine = describeMachine(join(repoRoot, "bench", "results"));
   const loadBefore = loadAverage();
   progress.say("setup", "", machineLine(machine));
@@ -147,6 +151,7 @@ async function main(): Promise<number> {
   const sides = (["coreplane", "etcd"] as Side[]).filter((s) => notes[s] === undefined);
   for (const s of ["coreplane", "etcd"] as Side[]) if (notes[s]) progress.say("setup", s, `skipped: ${notes[s]}`);
   if (cpImpl !== "coreplane") progress.say("setup", "", `HARNESS TEST: the coreplane side runs ${cpImpl}`);
+  if (memberArgs.length) progress.say("setup", "", `EXPERIMENT: every member also gets ${memberArgs.join(" ")}`);
   progress.say("setup", "", `figures: ${[...chosen].join(" ")}; ${values.quick ? "QUICK" : "full"} run; ${rounds} round(s); logs in ${runDir}`);
 
   const measured = new Map<ClusterFigureId, Partial<Record<Side, Measurement>>>();
@@ -240,7 +245,7 @@ async function main(): Promise<number> {
     kind: "cluster",
     date: new Date().toISOString(),
     quick: ctx.quick,
-    params: { ...params, rounds, heartbeatMs, electionMs, members: 3 },
+    params: { ...params, rounds, heartbeatMs, electionMs, members: 3, memberArgs },
     machine,
     loadAverage: { before: loadBefore, after: loadAfter },
     coreplaneImpl: cpImpl,
@@ -257,6 +262,7 @@ async function main(): Promise<number> {
   console.log(machineLine(machine));
   console.log(`load average before ${loadBefore}, after ${loadAfter}`);
   if (cpImpl !== "coreplane") console.log(`HARNESS TEST: the coreplane column is ${cpImpl}`);
+  if (memberArgs.length) console.log(`EXPERIMENT: every member also got ${memberArgs.join(" ")}`);
   console.log("");
   console.log(formatClusterTable(rows));
   console.log("");

@@ -61,6 +61,8 @@ export interface ClusterCtx {
   impl: Record<Side, Impl>;
   /** Counts cluster starts, for unique tokens and log names. */
   starts: number;
+  /** More flags for every member of both sides (--member-args; experiments only). */
+  memberArgs: string[];
 }
 
 export function clusterSideName(ctx: ClusterCtx, side: Side): string {
@@ -86,6 +88,7 @@ export async function withFreshCluster<T>(
     logDir: join(ctx.runDir, "logs"),
     label,
     token: `bench-${side}-${label}-${Date.now().toString(36)}`,
+    extraArgs: ctx.memberArgs,
   });
   const name = clusterSideName(ctx, side);
   ctx.progress.say(figure, name, "starting 3 members");

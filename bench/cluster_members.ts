@@ -50,6 +50,7 @@ export function memberCommand(
   members: MemberSpec[],
   dataDir: string,
   token: string,
+  extraArgs: string[] = [],
 ): { cmd: string; args: string[] } {
   const client = `http://127.0.0.1:${member.clientPort}`;
   const peer = `http://127.0.0.1:${member.peerPort}`;
@@ -77,8 +78,8 @@ export function memberCommand(
     "--election-timeout",
     String(electionMs),
   ];
-  if (impl === "etcd") return { cmd: "etcd", args: [...common, "--enable-v2"] };
-  return { cmd: join(repoRoot, "node_modules", ".bin", "deno"), args: ["run", "-A", "main.ts", "serve", ...common] };
+  if (impl === "etcd") return { cmd: "etcd", args: [...common, "--enable-v2", ...extraArgs] };
+  return { cmd: join(repoRoot, "node_modules", ".bin", "deno"), args: ["run", "-A", "main.ts", "serve", ...common, ...extraArgs] };
 }
 
 export interface SelfStats {
@@ -152,6 +153,8 @@ export interface ClusterOptions {
   label: string;
   /** Unique per cluster start, so no member can mistake an old cluster's for this one. */
   token: string;
+  /** More flags for every member (experiments, e.g. --snapshot-count; both impls take etcd's flags). */
+  extraArgs?: string[];
 }
 
 export class Cluster {
@@ -160,6 +163,7 @@ export class Cluster {
   readonly members: Member[];
   readonly token: string;
   readonly dir: string;
+  readonly extraArgs: string[];
   #marker = 0;
 
   constructor(o: ClusterOptions) {
@@ -167,6 +171,7 @@ export class Cluster {
     this.impl = o.impl;
     this.token = o.token;
     this.dir = o.dir;
+    this.extraArgs = o.extraArgs ?? [];
     mkdirSync(o.logDir, { recursive: true });
     this.members = clusterPorts(o.side).map((p) => ({
       ...p,
@@ -180,7 +185,7 @@ export class Cluster {
   spawn(m: Member): void {
     if (m.child && !m.child.done()) throw new Error(`${m.name} is already running`);
     mkdirSync(this.dir, { recursive: true });
-    const { cmd, args } = memberCommand(this.impl, m, this.members, m.dataDir, this.token);
+    const { cmd, args } = memberCommand(this.impl, m, this.members, m.dataDir, this.token, this.extraArgs);
     m.child = spawnTracked(`${this.side}(${this.impl}) ${m.name}`, cmd, args, { cwd: repoRoot, logFile: m.logFile });
   }
 

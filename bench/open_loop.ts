@@ -26,7 +26,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { formatPut, frameResponse } from "./http1.ts";
-import { dueBy, type LatencySummary, scheduledAt, summarize } from "./open_loop_stats.ts";
+import { dueBy, type LatencySummary, perSecond, scheduledAt, type SecondSummary, summarize } from "./open_loop_stats.ts";
 
 export interface OpenLoopOptions {
   /** Base URL of the member, e.g. http://127.0.0.1:28111. */
@@ -61,6 +61,8 @@ export interface OpenLoopResult {
   timeouts: number;
   /** From scheduled time to the end of the answer, ms; failed and unanswered requests count as Infinity. */
   latency: LatencySummary;
+  /** The same per second of schedule, to tell stalls from overload. */
+  latencyPerSecond: SecondSummary[];
   /**
    * How late the generator itself got to each request (when its timer ran - scheduled), ms: the
    * generator's own lateness, which is in `latency` too. Waiting for a free connection is not in
@@ -139,6 +141,7 @@ export function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         errors,
         timeouts,
         latency: summarize(latency),
+        latencyPerSecond: perSecond(latency, o.rate),
         generatorLate: summarize(lag),
         okPerS: ok / o.durationS,
         maxOutstanding,

@@ -56,3 +56,27 @@ export function summarize(latencies: ArrayLike<number>): LatencySummary {
     maxMs: sorted.length ? sorted[sorted.length - 1] : NaN,
   };
 }
+
+export interface SecondSummary {
+  /** Seconds since the start of the measured window (by scheduled time). */
+  second: number;
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * The latencies cut into whole seconds of schedule (request j of the measured window was due at
+ * j/rate s), each summarised: shows whether a bad p99 comes from a few stalls or from the whole run.
+ */
+export function perSecond(latencies: ArrayLike<number>, rate: number): SecondSummary[] {
+  const out: SecondSummary[] = [];
+  const perS = Math.max(1, Math.round(rate));
+  for (let start = 0, second = 0; start < latencies.length; start += perS, second++) {
+    const part = Array.prototype.slice.call(latencies, start, Math.min(latencies.length, start + perS)) as number[];
+    const sm = summarize(part);
+    out.push({ second, count: sm.count, p50Ms: sm.p50Ms, p99Ms: sm.p99Ms, maxMs: sm.maxMs });
+  }
+  return out;
+}

@@ -45,6 +45,12 @@ s("memberCommand() gives etcd and coreplane the same etcd flags, and etcd --enab
   }
 });
 
+s("memberCommand() appends extra flags on both sides", () => {
+  const members = clusterPorts("etcd");
+  assert.equal(memberCommand("etcd", members[0], members, "/d", "t", ["--snapshot-count", "5"]).args.slice(-3), ["--enable-v2", "--snapshot-count", "5"]);
+  assert.equal(memberCommand("coreplane", members[0], members, "/d", "t", ["--snapshot-count", "5"]).args.slice(-2), ["--snapshot-count", "5"]);
+});
+
 s("parseSelfStats() reads etcd's /v2/stats/self", () => {
   const body =
     '{"name":"a","id":"b86abe67e388bc62","state":"StateFollower","startTime":"2026-11-23T19:03:18.880811997Z","leaderInfo":{"leader":"20a40b72878e214e","uptime":"1.9s","startTime":"2026-11-23T19:03:18.947568985Z"},"recvAppendRequestCnt":5,"sendAppendRequestCnt":0}';

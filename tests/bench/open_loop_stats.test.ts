@@ -2,7 +2,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { dueBy, percentile, scheduledAt, summarize } from "../../bench/open_loop_stats.ts";
+import { dueBy, percentile, perSecond, scheduledAt, summarize } from "../../bench/open_loop_stats.ts";
 
 const s = suite("bench/open_loop_stats");
 
@@ -53,6 +53,17 @@ s("summarize() sorts numerically and counts unanswered requests (Infinity) as sl
   assert.is(sum.p50Ms, 5);
   // Numeric, not lexicographic, order.
   assert.is(summarize([9, 10, 100, 2]).p50Ms, 9);
+});
+
+s("perSecond() summarises each second of schedule", () => {
+  // 10 per second for 2.5 s: the second second holds a stall.
+  const lat = Array.from({ length: 25 }, (_, i) => (i >= 10 && i < 20 ? 100 + i : 1));
+  const ps = perSecond(lat, 10);
+  assert.is(ps.length, 3);
+  assert.equal(ps.map((x) => x.count), [10, 10, 5]);
+  assert.equal(ps.map((x) => x.maxMs), [1, 119, 1]);
+  assert.is(ps[1].p50Ms, 114);
+  assert.is(ps[1].second, 1);
 });
 
 s.run();
