@@ -9,11 +9,16 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type ClusterCtx, clusterFullParams, clusterQuickParams, clusterSideName } from "./cluster_context.ts";
+import {
+  type ClusterCtx,
+  clusterFullParams,
+  clusterQuickParams,
+  clusterSideName,
+} from "./cluster_context.ts";
 import { electionMs, heartbeatMs } from "./cluster_members.ts";
 import {
-  type ClusterFigureId,
   clusterFigureDefs,
+  type ClusterFigureId,
   clusterFigureIds,
   type ClusterRow,
   compareCluster,
@@ -22,7 +27,11 @@ import {
 } from "./cluster_report.ts";
 import { measureClusterFailover } from "./figures/cluster_failover.ts";
 import { measureClusterLatency } from "./figures/cluster_latency.ts";
-import { measureClusterPut32, measureClusterPutSeq, measureClusterQuorumGet } from "./figures/cluster_throughput.ts";
+import {
+  measureClusterPut32,
+  measureClusterPutSeq,
+  measureClusterQuorumGet,
+} from "./figures/cluster_throughput.ts";
 import { describeMachine, machineLine } from "./machine.ts";
 import { installCleanup, runCapture, stopAll } from "./proc.ts";
 import { Progress } from "./progress.ts";
@@ -60,9 +69,13 @@ function onPath(tool: string): boolean {
 async function coreplaneWorks(): Promise<string | undefined> {
   const deno = join(repoRoot, "node_modules", ".bin", "deno");
   try {
-    const r = await runCapture("serve --help", deno, ["run", "-A", "main.ts", "serve", "--help"], { cwd: repoRoot });
+    const r = await runCapture("serve --help", deno, ["run", "-A", "main.ts", "serve", "--help"], {
+      cwd: repoRoot,
+    });
     if (r.code === 0) return undefined;
-    return `\`deno run -A main.ts serve --help\` exited ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | ")}`;
+    return `\`deno run -A main.ts serve --help\` exited ${r.code ?? r.signal}: ${
+      (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | ")
+    }`;
   } catch (e) {
     return (e as Error).message;
   }
@@ -112,7 +125,9 @@ async function main(): Promise<number> {
     console.error(`unknown figure(s): ${unknown.join(" ")}\n${usage}`);
     return 2;
   }
-  const chosen = new Set<ClusterFigureId>(positionals.length ? (positionals as ClusterFigureId[]) : clusterFigureIds);
+  const chosen = new Set<ClusterFigureId>(
+    positionals.length ? (positionals as ClusterFigureId[]) : clusterFigureIds,
+  );
   const cpImpl = values["coreplane-impl"] as Impl;
   if (cpImpl !== "coreplane" && cpImpl !== "etcd") {
     console.error(`--coreplane-impl must be coreplane or etcd`);
@@ -131,11 +146,23 @@ async function main(): Promise<number> {
   const runDir = join(repoRoot, "bench", "results", `cluster-${stamp}`);
   mkdirSync(runDir, { recursive: true });
   const memberArgs = (values["member-args"] ?? "").split(/\s+/).filter(Boolean);
-  const ctx: ClusterCtx = { quick: values.quick, params, progress, runDir, impl: { coreplane: cpImpl, etcd: "etcd" }, starts: 0, memberArgs };
+  const ctx: ClusterCtx = {
+    quick: values.quick,
+    params,
+    progress,
+    runDir,
+    impl: { coreplane: cpImpl, etcd: "etcd" },
+    starts: 0,
+    memberArgs,
+  };
   const machine = describeMachine(join(repoRoot, "bench", "results"));
   const loadBefore = loadAverage();
   progress.say("setup", "", machineLine(machine));
-  progress.say("setup", "", `load average ${loadBefore}; members: 3 per cluster, heartbeat ${heartbeatMs} ms, election ${electionMs} ms`);
+  progress.say(
+    "setup",
+    "",
+    `load average ${loadBefore}; members: 3 per cluster, heartbeat ${heartbeatMs} ms, election ${electionMs} ms`,
+  );
 
   const wanted = new Set((values.sides ?? "coreplane,etcd").split(",").map((s) => s.trim()));
   const notes: Record<Side, string | undefined> = { coreplane: undefined, etcd: undefined };
@@ -149,14 +176,25 @@ async function main(): Promise<number> {
   else if (cpImpl === "coreplane") notes.coreplane = await coreplaneWorks();
   else if (!onPath("etcd")) notes.coreplane = "etcd not on PATH";
   const sides = (["coreplane", "etcd"] as Side[]).filter((s) => notes[s] === undefined);
-  for (const s of ["coreplane", "etcd"] as Side[]) if (notes[s]) progress.say("setup", s, `skipped: ${notes[s]}`);
+  for (const s of ["coreplane", "etcd"] as Side[]) {
+    if (notes[s]) progress.say("setup", s, `skipped: ${notes[s]}`);
+  }
   if (cpImpl !== "coreplane") progress.say("setup", "", `HARNESS TEST: the coreplane side runs ${cpImpl}`);
-  if (memberArgs.length) progress.say("setup", "", `EXPERIMENT: every member also gets ${memberArgs.join(" ")}`);
-  progress.say("setup", "", `figures: ${[...chosen].join(" ")}; ${values.quick ? "QUICK" : "full"} run; ${rounds} round(s); logs in ${runDir}`);
+  if (memberArgs.length) {
+    progress.say("setup", "", `EXPERIMENT: every member also gets ${memberArgs.join(" ")}`);
+  }
+  progress.say(
+    "setup",
+    "",
+    `figures: ${[...chosen].join(" ")}; ${
+      values.quick ? "QUICK" : "full"
+    } run; ${rounds} round(s); logs in ${runDir}`,
+  );
 
   const measured = new Map<ClusterFigureId, Partial<Record<Side, Measurement>>>();
   const errors = new Map<ClusterFigureId, string[]>();
-  const put = (id: ClusterFigureId, side: Side, m: Measurement) => measured.set(id, { ...measured.get(id), [side]: m });
+  const put = (id: ClusterFigureId, side: Side, m: Measurement) =>
+    measured.set(id, { ...measured.get(id), [side]: m });
   const fail = (id: ClusterFigureId, side: Side, e: unknown) => {
     // deno-lint-ignore no-control-regex
     const text = String((e as Error).message ?? e).replace(/\x1b\[[0-9;]*m/g, "");
@@ -197,14 +235,20 @@ async function main(): Promise<number> {
       } else if (peakSide) {
         let peak = measured.get("put-32")?.[peakSide];
         if (!peak) {
-          progress.say("latency", clusterSideName(ctx, peakSide), "measuring the peak 32-connection PUT rate first");
+          progress.say(
+            "latency",
+            clusterSideName(ctx, peakSide),
+            "measuring the peak 32-connection PUT rate first",
+          );
           peak = await measureClusterPut32(ctx, peakSide);
         }
         rate = halfPeakRate(peak.value);
         rateSource = `half of ${clusterSideName(ctx, peakSide)}'s put-32 (${peak.value.toFixed(0)}/s)`;
       }
     } catch (e) {
-      for (const side of sides) fail("latency", side, new Error(`could not set the rate: ${(e as Error).message}`));
+      for (const side of sides) {
+        fail("latency", side, new Error(`could not set the rate: ${(e as Error).message}`));
+      }
     }
     if (rate !== undefined) {
       progress.say("latency", "", `rate ${rate} PUT/s (${rateSource})`);
@@ -234,8 +278,12 @@ async function main(): Promise<number> {
       note = [note, d ? `at ${d.rate} PUT/s` : undefined].filter(Boolean).join("; ");
     }
     if (id === "quorum-get" && m) {
-      const rps = (x?: Measurement) => (x ? `${Number(x.detail?.quorumPerS).toFixed(0)}/${Number(x.detail?.localPerS).toFixed(0)}` : "—");
-      note = [note, `quorum/local req/s cp ${rps(m.coreplane)}, etcd ${rps(m.etcd)}`].filter(Boolean).join("; ");
+      const rps = (
+        x?: Measurement,
+      ) => (x ? `${Number(x.detail?.quorumPerS).toFixed(0)}/${Number(x.detail?.localPerS).toFixed(0)}` : "—");
+      note = [note, `quorum/local req/s cp ${rps(m.coreplane)}, etcd ${rps(m.etcd)}`].filter(Boolean).join(
+        "; ",
+      );
     }
     rows.push(compareCluster(clusterFigureDefs[id], m?.coreplane, m?.etcd, cpImpl, note));
   }
@@ -254,11 +302,19 @@ async function main(): Promise<number> {
     errors: Object.fromEntries(errors),
   };
   // JSON has no Infinity (a kill with no write, or requests never answered): keep it as a word.
-  const json = JSON.stringify(result, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 2);
+  const json = JSON.stringify(
+    result,
+    (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v),
+    2,
+  );
   writeFileSync(join(runDir, "results.json"), json);
 
   console.log("");
-  console.log(`coreplane vs etcd, 3-member clusters — ${result.date}${ctx.quick ? " — QUICK RUN (not comparable to full runs)" : ""}`);
+  console.log(
+    `coreplane vs etcd, 3-member clusters — ${result.date}${
+      ctx.quick ? " — QUICK RUN (not comparable to full runs)" : ""
+    }`,
+  );
   console.log(machineLine(machine));
   console.log(`load average before ${loadBefore}, after ${loadAfter}`);
   if (cpImpl !== "coreplane") console.log(`HARNESS TEST: the coreplane column is ${cpImpl}`);

@@ -79,7 +79,10 @@ export function memberCommand(
     String(electionMs),
   ];
   if (impl === "etcd") return { cmd: "etcd", args: [...common, "--enable-v2", ...extraArgs] };
-  return { cmd: join(repoRoot, "node_modules", ".bin", "deno"), args: ["run", "-A", "main.ts", "serve", ...common, ...extraArgs] };
+  return {
+    cmd: join(repoRoot, "node_modules", ".bin", "deno"),
+    args: ["run", "-A", "main.ts", "serve", ...common, ...extraArgs],
+  };
 }
 
 export interface SelfStats {
@@ -96,7 +99,12 @@ export function parseSelfStats(body: string): SelfStats {
   if (typeof j.id !== "string" || typeof j.state !== "string") {
     throw new Error(`/v2/stats/self without id/state: ${body.slice(0, 200)}`);
   }
-  return { name: String(j.name ?? ""), id: j.id, state: j.state, leader: typeof info.leader === "string" ? info.leader : "" };
+  return {
+    name: String(j.name ?? ""),
+    id: j.id,
+    state: j.state,
+    leader: typeof info.leader === "string" ? info.leader : "",
+  };
 }
 
 /**
@@ -125,7 +133,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function getText(url: string, timeoutMs: number): Promise<{ status: number; body: string } | undefined> {
+async function getText(
+  url: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string } | undefined> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     return { status: res.status, body: await res.text() };
@@ -186,7 +197,10 @@ export class Cluster {
     if (m.child && !m.child.done()) throw new Error(`${m.name} is already running`);
     mkdirSync(this.dir, { recursive: true });
     const { cmd, args } = memberCommand(this.impl, m, this.members, m.dataDir, this.token, this.extraArgs);
-    m.child = spawnTracked(`${this.side}(${this.impl}) ${m.name}`, cmd, args, { cwd: repoRoot, logFile: m.logFile });
+    m.child = spawnTracked(`${this.side}(${this.impl}) ${m.name}`, cmd, args, {
+      cwd: repoRoot,
+      logFile: m.logFile,
+    });
   }
 
   /** Starts all members on empty data dirs and waits until they agree on a leader. */
@@ -212,7 +226,9 @@ export class Cluster {
       const live = this.running();
       const dead = this.members.filter((m) => m.child?.done());
       if (live.length < needAnswers) {
-        throw new Error(`${dead.map((m) => m.name).join(", ")} exited; see ${dead.map((m) => m.logFile).join(", ")}`);
+        throw new Error(
+          `${dead.map((m) => m.name).join(", ")} exited; see ${dead.map((m) => m.logFile).join(", ")}`,
+        );
       }
       const stats = await Promise.all(live.map((m) => selfStats(m)));
       stats.forEach((s, i) => {
@@ -221,8 +237,14 @@ export class Cluster {
       const i = agreedLeader(stats, needAnswers);
       if (i !== undefined) return live[i];
       if (performance.now() - t0 > timeoutMs) {
-        const seen = live.map((m, j) => `${m.name}: ${stats[j] ? `${stats[j]!.state} leader=${stats[j]!.leader || "-"}` : "no answer"}`);
-        throw new Error(`${this.side}: no agreed leader within ${timeoutMs} ms (${seen.join("; ")}); logs in ${this.members[0].logFile}`);
+        const seen = live.map((m, j) =>
+          `${m.name}: ${stats[j] ? `${stats[j]!.state} leader=${stats[j]!.leader || "-"}` : "no answer"}`
+        );
+        throw new Error(
+          `${this.side}: no agreed leader within ${timeoutMs} ms (${seen.join("; ")}); logs in ${
+            this.members[0].logFile
+          }`,
+        );
       }
       await sleep(50);
     }
@@ -262,7 +284,9 @@ export class Cluster {
           await sleep(20);
         }
       }
-      if (performance.now() - t0 > timeoutMs) throw new Error(`${this.side}: marker PUT to the leader failed for ${timeoutMs} ms`);
+      if (performance.now() - t0 > timeoutMs) {
+        throw new Error(`${this.side}: marker PUT to the leader failed for ${timeoutMs} ms`);
+      }
       await sleep(50);
     }
   }

@@ -10,7 +10,13 @@ import { formatValue, type Measurement } from "./report.ts";
 
 export type ClusterFigureId = "put-seq" | "put-32" | "quorum-get" | "latency" | "failover";
 
-export const clusterFigureIds: readonly ClusterFigureId[] = ["put-seq", "put-32", "quorum-get", "latency", "failover"];
+export const clusterFigureIds: readonly ClusterFigureId[] = [
+  "put-seq",
+  "put-32",
+  "quorum-get",
+  "latency",
+  "failover",
+];
 
 export type ClusterBar =
   /** coreplane/etcd (or etcd/coreplane when lower is better) at least `min`. */
@@ -29,8 +35,20 @@ export interface ClusterFigureDef {
 }
 
 export const clusterFigureDefs: Record<ClusterFigureId, ClusterFigureDef> = {
-  "put-seq": { id: "put-seq", title: "3 members, sequential PUT to the leader, 1 conn", unit: "req/s", better: "higher", bar: { kind: "ratio", min: 1.2 } },
-  "put-32": { id: "put-32", title: "3 members, PUT to the leader, 32 conns", unit: "req/s", better: "higher", bar: { kind: "ratio", min: 1.25 } },
+  "put-seq": {
+    id: "put-seq",
+    title: "3 members, sequential PUT to the leader, 1 conn",
+    unit: "req/s",
+    better: "higher",
+    bar: { kind: "ratio", min: 1.2 },
+  },
+  "put-32": {
+    id: "put-32",
+    title: "3 members, PUT to the leader, 32 conns",
+    unit: "req/s",
+    better: "higher",
+    bar: { kind: "ratio", min: 1.25 },
+  },
   "quorum-get": {
     id: "quorum-get",
     title: "quorum=true GET as a share of local GET, leader, 32 conns",
@@ -80,7 +98,10 @@ export function compareCluster(
 ): ClusterRow {
   const ratioLabel = def.better === "higher" ? "coreplane/etcd" : "etcd/coreplane";
   let ratio: number | undefined;
-  if (coreplane && etcd && coreplane.value > 0 && etcd.value > 0 && Number.isFinite(coreplane.value) && Number.isFinite(etcd.value)) {
+  if (
+    coreplane && etcd && coreplane.value > 0 && etcd.value > 0 && Number.isFinite(coreplane.value) &&
+    Number.isFinite(etcd.value)
+  ) {
     ratio = def.better === "higher" ? coreplane.value / etcd.value : etcd.value / coreplane.value;
   }
   let pass: boolean | undefined;
@@ -89,7 +110,20 @@ export function compareCluster(
   // NaN or Infinity (requests that never succeeded) miss any limit.
   if (def.bar.kind === "atLeast" && v !== undefined) pass = Number.isFinite(v) && v >= def.bar.limit;
   if (def.bar.kind === "atMost" && v !== undefined) pass = Number.isFinite(v) && v <= def.bar.limit;
-  return { id: def.id, title: def.title, unit: def.unit, better: def.better, coreplane, etcd, coreplaneImpl, ratio, ratioLabel, bar: def.bar, pass, note };
+  return {
+    id: def.id,
+    title: def.title,
+    unit: def.unit,
+    better: def.better,
+    coreplane,
+    etcd,
+    coreplaneImpl,
+    ratio,
+    ratioLabel,
+    bar: def.bar,
+    pass,
+    note,
+  };
 }
 
 export function formatClusterBar(bar: ClusterBar, unit: string): string {
@@ -99,7 +133,16 @@ export function formatClusterBar(bar: ClusterBar, unit: string): string {
 
 /** A plain-text table, one row per figure. */
 export function formatClusterTable(rows: ClusterRow[]): string {
-  const head = ["figure", "unit", "coreplane", "etcd", "ratio (>1 = coreplane better)", "bar (coreplane)", "result", "other procs' cores cp/etcd"];
+  const head = [
+    "figure",
+    "unit",
+    "coreplane",
+    "etcd",
+    "ratio (>1 = coreplane better)",
+    "bar (coreplane)",
+    "result",
+    "other procs' cores cp/etcd",
+  ];
   const others = (m: Measurement | undefined) => {
     const x = m?.detail?.otherCores;
     return typeof x === "number" ? x.toFixed(2) : "-";
@@ -110,12 +153,16 @@ export function formatClusterTable(rows: ClusterRow[]): string {
     const et = r.etcd ? formatValue(r.etcd.value) : "—";
     const ratio = r.ratio === undefined ? "—" : `${r.ratio.toFixed(2)}x (${r.ratioLabel})`;
     const note = r.note && r.note.length > 70 ? `${r.note.slice(0, 69)}…` : r.note;
-    const result = r.pass === undefined ? (note ?? "") : (r.pass ? "PASS" : "MISS") + (note ? ` (${note})` : "");
+    const result = r.pass === undefined
+      ? (note ?? "")
+      : (r.pass ? "PASS" : "MISS") + (note ? ` (${note})` : "");
     const busy = r.coreplane || r.etcd ? `${others(r.coreplane)}/${others(r.etcd)}` : "";
     return [r.id, r.unit, cpName, et, ratio, formatClusterBar(r.bar, r.unit), result, busy];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i >= 2 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ")
+      .trimEnd();
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 

@@ -22,11 +22,15 @@ const maxHead = 64 * 1024;
 export function frameResponse(buf: string): Framed {
   const headEnd = buf.indexOf("\r\n\r\n");
   if (headEnd < 0) {
-    return buf.length > maxHead ? { kind: "error", reason: "response head over 64 KiB" } : { kind: "partial" };
+    return buf.length > maxHead
+      ? { kind: "error", reason: "response head over 64 KiB" }
+      : { kind: "partial" };
   }
   const head = buf.slice(0, headEnd);
   const statusLine = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-  if (!statusLine) return { kind: "error", reason: `not an HTTP/1.x status line: ${JSON.stringify(head.slice(0, 40))}` };
+  if (!statusLine) {
+    return { kind: "error", reason: `not an HTTP/1.x status line: ${JSON.stringify(head.slice(0, 40))}` };
+  }
   const status = Number(statusLine[1]);
   let contentLength: number | undefined;
   let chunked = false;
@@ -37,8 +41,9 @@ export function frameResponse(buf: string): Framed {
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim().toLowerCase();
     if (name === "content-length") contentLength = Number(value);
-    else if (name === "transfer-encoding") chunked = value.split(",").map((s) => s.trim()).includes("chunked");
-    else if (name === "connection") close = value.split(",").map((s) => s.trim()).includes("close");
+    else if (name === "transfer-encoding") {
+      chunked = value.split(",").map((s) => s.trim()).includes("chunked");
+    } else if (name === "connection") close = value.split(",").map((s) => s.trim()).includes("close");
   }
   const bodyStart = headEnd + 4;
   if (chunked) {
@@ -59,7 +64,9 @@ export function frameResponse(buf: string): Framed {
     }
   }
   if (contentLength !== undefined) {
-    if (!Number.isFinite(contentLength) || contentLength < 0) return { kind: "error", reason: "bad Content-Length" };
+    if (!Number.isFinite(contentLength) || contentLength < 0) {
+      return { kind: "error", reason: "bad Content-Length" };
+    }
     const end = bodyStart + contentLength;
     return end <= buf.length ? { kind: "response", status, length: end, close } : { kind: "partial" };
   }

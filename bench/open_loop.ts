@@ -26,7 +26,14 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { formatPut, frameResponse } from "./http1.ts";
-import { dueBy, type LatencySummary, perSecond, scheduledAt, type SecondSummary, summarize } from "./open_loop_stats.ts";
+import {
+  dueBy,
+  type LatencySummary,
+  perSecond,
+  scheduledAt,
+  type SecondSummary,
+  summarize,
+} from "./open_loop_stats.ts";
 
 export interface OpenLoopOptions {
   /** Base URL of the member, e.g. http://127.0.0.1:28111. */
@@ -310,7 +317,9 @@ if (isMain()) {
     },
   });
   if (!values.url || !values.rate) {
-    console.error("usage: deno run -A bench/open_loop.ts --url URL --rate N [--duration S] [--warmup S] [--connections N] [--prefix P] [--drain MS] [--nice N]");
+    console.error(
+      "usage: deno run -A bench/open_loop.ts --url URL --rate N [--duration S] [--warmup S] [--connections N] [--prefix P] [--drain MS] [--nice N]",
+    );
     process.exit(2);
   }
   const priority = values.nice !== undefined ? raisePriority(Number(values.nice)) : "unchanged";
@@ -323,7 +332,10 @@ if (isMain()) {
     maxConnections: Number(values.connections),
     keyPrefix: values.prefix!,
     drainMs: Number(values.drain),
-    onSecond: (s) => process.stderr.write(`${s.elapsedS.toFixed(0)}s sent ${s.sent} answered ${s.answered} outstanding ${s.outstanding}\n`),
+    onSecond: (s) =>
+      process.stderr.write(
+        `${s.elapsedS.toFixed(0)}s sent ${s.sent} answered ${s.answered} outstanding ${s.outstanding}\n`,
+      ),
   });
   console.log(resultToJson({ ...r, priority }));
   process.exit(0);

@@ -74,7 +74,11 @@ export function perSecond(latencies: ArrayLike<number>, rate: number): SecondSum
   const out: SecondSummary[] = [];
   const perS = Math.max(1, Math.round(rate));
   for (let start = 0, second = 0; start < latencies.length; start += perS, second++) {
-    const part = Array.prototype.slice.call(latencies, start, Math.min(latencies.length, start + perS)) as number[];
+    const part = Array.prototype.slice.call(
+      latencies,
+      start,
+      Math.min(latencies.length, start + perS),
+    ) as number[];
     const sm = summarize(part);
     out.push({ second, count: sm.count, p50Ms: sm.p50Ms, p99Ms: sm.p99Ms, maxMs: sm.maxMs });
   }

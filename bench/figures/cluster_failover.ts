@@ -58,7 +58,10 @@ async function firstWrite(survivors: Member[], t0: number, keyBase: string): Pro
   })();
 
   const won = new Promise<{ ms: number; member: string }>((resolve, reject) => {
-    const giveUp = setTimeout(() => reject(new Error(`no write succeeded within ${giveUpMs} ms of the kill`)), giveUpMs);
+    const giveUp = setTimeout(
+      () => reject(new Error(`no write succeeded within ${giveUpMs} ms of the kill`)),
+      giveUpMs,
+    );
     stop.signal.addEventListener("abort", () => clearTimeout(giveUp));
     const attempt = (m: Member) => {
       const n = ++attempts;
@@ -111,7 +114,9 @@ export interface FailoverKill {
 export async function measureClusterFailover(ctx: ClusterCtx, side: Side): Promise<Measurement> {
   const figure = "failover";
   const name = clusterSideName(ctx, side);
-  const limit = clusterFigureDefs.failover.bar.kind === "atMost" ? clusterFigureDefs.failover.bar.limit : Infinity;
+  const limit = clusterFigureDefs.failover.bar.kind === "atMost"
+    ? clusterFigureDefs.failover.bar.limit
+    : Infinity;
   return await withFreshCluster(ctx, side, figure, async (c) => {
     const cpuBefore = cpuSnapshot();
     const kills: FailoverKill[] = [];
@@ -125,12 +130,18 @@ export async function measureClusterFailover(ctx: ClusterCtx, side: Side): Promi
       const killed = c.kill(leader);
       const w = await firstWrite(survivors, t0, `k${k}`);
       await killed;
-      const seen = w.leaderSeenMs === undefined ? "no leader seen" : `${w.newLeader} leader at ${w.leaderSeenMs.toFixed(0)} ms`;
-      const fails = Object.entries(w.failed).map(([s, n]) => `${s === "-1" ? "timeout" : s === "0" ? "conn" : s}×${n}`).join(" ");
+      const seen = w.leaderSeenMs === undefined
+        ? "no leader seen"
+        : `${w.newLeader} leader at ${w.leaderSeenMs.toFixed(0)} ms`;
+      const fails = Object.entries(w.failed).map(([s, n]) =>
+        `${s === "-1" ? "timeout" : s === "0" ? "conn" : s}×${n}`
+      ).join(" ");
       ctx.progress.say(
         figure,
         name,
-        `kill ${k}/${ctx.params.kills}: ${leader.name} → write ok on ${w.member} after ${w.ms.toFixed(0)} ms (${seen}; ${w.attempts} attempts${fails ? `, failed ${fails}` : ""})`,
+        `kill ${k}/${ctx.params.kills}: ${leader.name} → write ok on ${w.member} after ${
+          w.ms.toFixed(0)
+        } ms (${seen}; ${w.attempts} attempts${fails ? `, failed ${fails}` : ""})`,
       );
       // Restart the killed member and wait until the cluster is whole before the next kill.
       const r0 = performance.now();
@@ -138,14 +149,22 @@ export async function measureClusterFailover(ctx: ClusterCtx, side: Side): Promi
       await c.waitHealthy(120_000);
       kills.push({ kill: k, killed: leader.name, ...w, rejoinMs: performance.now() - r0 });
       if (w.ms < electionMs / 2) {
-        ctx.progress.say(figure, name, `WARNING: a write got through ${w.ms.toFixed(0)} ms after the kill, before any election could finish`);
+        ctx.progress.say(
+          figure,
+          name,
+          `WARNING: a write got through ${
+            w.ms.toFixed(0)
+          } ms after the kill, before any election could finish`,
+        );
       }
     }
     const s = summarizeFailover(kills.map((x) => x.ms), limit);
     ctx.progress.say(
       figure,
       name,
-      `worst ${s.worstMs.toFixed(0)} ms, median ${s.medianMs.toFixed(0)} ms, best ${s.bestMs.toFixed(0)} ms; ${s.over}/${s.kills} over ${limit} ms`,
+      `worst ${s.worstMs.toFixed(0)} ms, median ${s.medianMs.toFixed(0)} ms, best ${
+        s.bestMs.toFixed(0)
+      } ms; ${s.over}/${s.kills} over ${limit} ms`,
     );
     return {
       value: s.worstMs,

@@ -19,7 +19,12 @@ import { runCapture } from "../proc.ts";
 import type { Measurement } from "../report.ts";
 import { repoRoot, type Side } from "../servers.ts";
 
-async function openLoopProcess(ctx: ClusterCtx, url: string, rate: number, keyPrefix: string): Promise<OpenLoopResult> {
+async function openLoopProcess(
+  ctx: ClusterCtx,
+  url: string,
+  rate: number,
+  keyPrefix: string,
+): Promise<OpenLoopResult> {
   const p = ctx.params;
   const args = [
     "run",
@@ -42,15 +47,26 @@ async function openLoopProcess(ctx: ClusterCtx, url: string, rate: number, keyPr
   ];
   // --nice=N in one word: parseArgs takes a separate "-10" for an option.
   if (p.generatorNice !== 0) args.push(`--nice=${p.generatorNice}`);
-  const r = await runCapture("open-loop", join(repoRoot, "node_modules", ".bin", "deno"), args, { cwd: repoRoot });
+  const r = await runCapture("open-loop", join(repoRoot, "node_modules", ".bin", "deno"), args, {
+    cwd: repoRoot,
+  });
   const line = r.stdout.trim().split("\n").pop() ?? "";
   if (r.code !== 0 || !line.startsWith("{")) {
-    throw new Error(`open_loop.ts exited ${r.code ?? r.signal}: ${(r.stderr + r.stdout).trim().split("\n").slice(-5).join(" | ")}`);
+    throw new Error(
+      `open_loop.ts exited ${r.code ?? r.signal}: ${
+        (r.stderr + r.stdout).trim().split("\n").slice(-5).join(" | ")
+      }`,
+    );
   }
   return resultFromJson(line);
 }
 
-export async function measureClusterLatency(ctx: ClusterCtx, side: Side, rate: number, rateSource: string): Promise<Measurement> {
+export async function measureClusterLatency(
+  ctx: ClusterCtx,
+  side: Side,
+  rate: number,
+  rateSource: string,
+): Promise<Measurement> {
   const figure = "latency";
   const name = clusterSideName(ctx, side);
   return await withFreshCluster(ctx, side, figure, async (c, leader) => {
@@ -63,20 +79,34 @@ export async function measureClusterLatency(ctx: ClusterCtx, side: Side, rate: n
         openLoopProcess(ctx, leader.url, rate, `ol${ctx.starts}-`),
       )
     );
-    if (otherCores > otherCoresWarn) ctx.progress.say(figure, name, `WARNING: other processes used ${otherCores.toFixed(2)} cores meanwhile`);
+    if (otherCores > otherCoresWarn) {
+      ctx.progress.say(
+        figure,
+        name,
+        `WARNING: other processes used ${otherCores.toFixed(2)} cores meanwhile`,
+      );
+    }
     const l = r.latency;
     const failed = r.non2xx + r.errors + r.timeouts;
     ctx.progress.say(
       figure,
       name,
-      `p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms, max ${l.maxMs.toFixed(1)} ms; ${r.ok}/${r.scheduled} ok` +
-        `${failed ? ` (${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} unanswered)` : ""}; generator late by p50 ` +
+      `p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms, max ${
+        l.maxMs.toFixed(1)
+      } ms; ${r.ok}/${r.scheduled} ok` +
+        `${
+          failed ? ` (${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} unanswered)` : ""
+        }; generator late by p50 ` +
         `${r.generatorLate.p50Ms.toFixed(2)} / p99 ${r.generatorLate.p99Ms.toFixed(2)} ms; ` +
         `${r.connectionsOpened} connections, at most ${r.maxOutstanding} in flight`,
     );
-    if (r.failures.length) ctx.progress.say(figure, name, `failures: ${r.failures.join(" | ").slice(0, 300)}`);
+    if (r.failures.length) {
+      ctx.progress.say(figure, name, `failures: ${r.failures.join(" | ").slice(0, 300)}`);
+    }
     const now = await c.waitLeader(5000).catch(() => undefined);
-    if (now !== leader) throw new Error(`leader changed during the run (${leader.name} → ${now?.name ?? "none"})`);
+    if (now !== leader) {
+      throw new Error(`leader changed during the run (${leader.name} → ${now?.name ?? "none"})`);
+    }
     return { value: l.p99Ms, detail: { ...r, otherCores, rateSource, leader: leader.name } };
   });
 }

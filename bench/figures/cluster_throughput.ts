@@ -10,7 +10,7 @@ import { otherCoresWarn, withOtherCores } from "../cpu.ts";
 import { okPerS } from "../cluster_report.ts";
 import type { Measurement } from "../report.ts";
 import type { Side } from "../servers.ts";
-import { type WrkRun, runWrk, type WrkRunResult } from "../wrk.ts";
+import { runWrk, type WrkRun, type WrkRunResult } from "../wrk.ts";
 
 function wrkDetail(r: WrkRunResult, otherCores: number, warmup?: WrkRunResult): Record<string, unknown> {
   return {
@@ -50,11 +50,19 @@ async function measuredWrk(
       runWrk({ ...run, durationS: ctx.params.durationS, scriptArgs: measureArgs }),
     )
   );
-  if (otherCores > otherCoresWarn) ctx.progress.say(figure, name, `WARNING: other processes used ${otherCores.toFixed(2)} cores meanwhile`);
+  if (otherCores > otherCoresWarn) {
+    ctx.progress.say(figure, name, `WARNING: other processes used ${otherCores.toFixed(2)} cores meanwhile`);
+  }
   const s = r.socketErrors;
   const sock = s.connect + s.read + s.write + s.timeout;
-  if (r.non2xx > 0 || sock > 0) ctx.progress.say(figure, name, `WARNING: ${r.non2xx} non-2xx responses, ${sock} socket errors`);
-  ctx.progress.say(figure, name, `${what}: ${okPerS(r).toFixed(0)} ok/s, p50 ${r.percentilesMs["50"]} ms, p99 ${r.percentilesMs["99"]} ms`);
+  if (r.non2xx > 0 || sock > 0) {
+    ctx.progress.say(figure, name, `WARNING: ${r.non2xx} non-2xx responses, ${sock} socket errors`);
+  }
+  ctx.progress.say(
+    figure,
+    name,
+    `${what}: ${okPerS(r).toFixed(0)} ok/s, p50 ${r.percentilesMs["50"]} ms, p99 ${r.percentilesMs["99"]} ms`,
+  );
   return { r, warmup, otherCores };
 }
 
@@ -68,7 +76,13 @@ async function leaderAfter(c: Cluster, leader: Member): Promise<string> {
   }
 }
 
-async function putRun(ctx: ClusterCtx, side: Side, figure: string, threads: number, connections: number): Promise<Measurement> {
+async function putRun(
+  ctx: ClusterCtx,
+  side: Side,
+  figure: string,
+  threads: number,
+  connections: number,
+): Promise<Measurement> {
   return await withFreshCluster(ctx, side, figure, async (c, leader) => {
     const run = { url: leader.url, threads, connections, script: "put.lua" };
     const { r, warmup, otherCores } = await measuredWrk(ctx, figure, side, "PUT", run, ["w"], ["m"]);
@@ -89,7 +103,13 @@ export function measureClusterPut32(ctx: ClusterCtx, side: Side): Promise<Measur
 }
 
 /** Loads /v2/keys/bench/k0..k<count-1> through the leader with bench/lua/load.lua. */
-async function loadKeys(ctx: ClusterCtx, side: Side, figure: string, leader: Member, count: number): Promise<number> {
+async function loadKeys(
+  ctx: ClusterCtx,
+  side: Side,
+  figure: string,
+  leader: Member,
+  count: number,
+): Promise<number> {
   const threads = 2;
   const t0 = performance.now();
   const r = await ctx.progress.during(
@@ -106,7 +126,9 @@ async function loadKeys(ctx: ClusterCtx, side: Side, figure: string, leader: Mem
       stopAfterThreadsDone: threads,
     }),
   );
-  if (!r.load || r.load.ok !== count || r.load.err !== 0) throw new Error(`load of ${count} keys incomplete: ${JSON.stringify(r.load)}\n${r.raw}`);
+  if (!r.load || r.load.ok !== count || r.load.err !== 0) {
+    throw new Error(`load of ${count} keys incomplete: ${JSON.stringify(r.load)}\n${r.raw}`);
+  }
   return performance.now() - t0;
 }
 
@@ -121,7 +143,10 @@ export async function measureClusterQuorumGet(ctx: ClusterCtx, side: Side): Prom
     const loadMs = await loadKeys(ctx, side, figure, leader, keys);
     const run = { url: leader.url, threads: 2, connections: 32, script: "get.lua" };
     const local = await measuredWrk(ctx, figure, side, "local GET", run, [String(keys)], [String(keys)]);
-    const quorum = await measuredWrk(ctx, figure, side, "quorum GET", run, [String(keys), "quorum"], [String(keys), "quorum"]);
+    const quorum = await measuredWrk(ctx, figure, side, "quorum GET", run, [String(keys), "quorum"], [
+      String(keys),
+      "quorum",
+    ]);
     const leaderNow = await leaderAfter(c, leader);
     if (leaderNow !== leader.name) throw new Error(`leader changed during the run: ${leaderNow}`);
     const localPerS = okPerS(local.r);

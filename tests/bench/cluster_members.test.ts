@@ -3,7 +3,14 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { agreedLeader, clusterPorts, initialCluster, memberCommand, parseSelfStats, type SelfStats } from "../../bench/cluster_members.ts";
+import {
+  agreedLeader,
+  clusterPorts,
+  initialCluster,
+  memberCommand,
+  parseSelfStats,
+  type SelfStats,
+} from "../../bench/cluster_members.ts";
 
 const s = suite("bench/cluster_members");
 
@@ -17,7 +24,10 @@ s("clusterPorts() gives each side 3 members inside 28000-28999, all ports distin
 });
 
 s("initialCluster() lists every member's peer URL", () => {
-  assert.is(initialCluster(clusterPorts("etcd")), "m1=http://127.0.0.1:28112,m2=http://127.0.0.1:28122,m3=http://127.0.0.1:28132");
+  assert.is(
+    initialCluster(clusterPorts("etcd")),
+    "m1=http://127.0.0.1:28112,m2=http://127.0.0.1:28122,m3=http://127.0.0.1:28132",
+  );
 });
 
 s("memberCommand() gives etcd and coreplane the same etcd flags, and etcd --enable-v2", () => {
@@ -47,14 +57,25 @@ s("memberCommand() gives etcd and coreplane the same etcd flags, and etcd --enab
 
 s("memberCommand() appends extra flags on both sides", () => {
   const members = clusterPorts("etcd");
-  assert.equal(memberCommand("etcd", members[0], members, "/d", "t", ["--snapshot-count", "5"]).args.slice(-3), ["--enable-v2", "--snapshot-count", "5"]);
-  assert.equal(memberCommand("coreplane", members[0], members, "/d", "t", ["--snapshot-count", "5"]).args.slice(-2), ["--snapshot-count", "5"]);
+  assert.equal(
+    memberCommand("etcd", members[0], members, "/d", "t", ["--snapshot-count", "5"]).args.slice(-3),
+    ["--enable-v2", "--snapshot-count", "5"],
+  );
+  assert.equal(
+    memberCommand("coreplane", members[0], members, "/d", "t", ["--snapshot-count", "5"]).args.slice(-2),
+    ["--snapshot-count", "5"],
+  );
 });
 
 s("parseSelfStats() reads etcd's /v2/stats/self", () => {
   const body =
     '{"name":"a","id":"b86abe67e388bc62","state":"StateFollower","startTime":"2026-11-23T19:03:18.880811997Z","leaderInfo":{"leader":"20a40b72878e214e","uptime":"1.9s","startTime":"2026-11-23T19:03:18.947568985Z"},"recvAppendRequestCnt":5,"sendAppendRequestCnt":0}';
-  assert.equal(parseSelfStats(body), { name: "a", id: "b86abe67e388bc62", state: "StateFollower", leader: "20a40b72878e214e" });
+  assert.equal(parseSelfStats(body), {
+    name: "a",
+    id: "b86abe67e388bc62",
+    state: "StateFollower",
+    leader: "20a40b72878e214e",
+  });
   assert.is(parseSelfStats('{"id":"1","state":"StateCandidate"}').leader, "");
   assert.throws(() => parseSelfStats('{"name":"x"}'));
   assert.throws(() => parseSelfStats("not json"));

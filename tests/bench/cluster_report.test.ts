@@ -51,13 +51,19 @@ s("no coreplane value: no pass/miss", () => {
 
 s("formatClusterTable() shows values, ratio, bar and result per row", () => {
   const rows = [
-    compareCluster(clusterFigureDefs["put-seq"], { value: 700, detail: { otherCores: 0.1 } }, { value: 500, detail: { otherCores: 0.2 } }),
+    compareCluster(clusterFigureDefs["put-seq"], { value: 700, detail: { otherCores: 0.1 } }, {
+      value: 500,
+      detail: { otherCores: 0.2 },
+    }),
     compareCluster(clusterFigureDefs.failover, { value: 1600 }, { value: 1700 }, "etcd", "harness"),
   ];
   const t = formatClusterTable(rows);
   const lines = t.split("\n");
   assert.is(lines.length, 4);
-  assert.match(lines[2], /^put-seq\s+req\/s\s+700\.0\s+500\.0\s+1\.40x \(coreplane\/etcd\)\s+≥ 1\.2x\s+PASS\s+0\.10\/0\.20$/);
+  assert.match(
+    lines[2],
+    /^put-seq\s+req\/s\s+700\.0\s+500\.0\s+1\.40x \(coreplane\/etcd\)\s+≥ 1\.2x\s+PASS\s+0\.10\/0\.20$/,
+  );
   assert.match(lines[3], /1,600 \[etcd\]/);
   assert.match(lines[3], /≤ 1,500 ms\s+MISS \(harness\)/);
 });

@@ -13,21 +13,47 @@ s("formatPut() sends a form body with its length", () => {
   );
 });
 
-const etcdAnswer = 'HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Etcd-Index: 8\r\nContent-Length: 13\r\n\r\n{"action":1}\n';
+const etcdAnswer =
+  'HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Etcd-Index: 8\r\nContent-Length: 13\r\n\r\n{"action":1}\n';
 
 s("frameResponse() frames a Content-Length answer, and says when it is not all there", () => {
-  assert.equal(frameResponse(etcdAnswer), { kind: "response", status: 201, length: etcdAnswer.length, close: false });
-  assert.equal(frameResponse(etcdAnswer + "HTTP/1.1 200"), { kind: "response", status: 201, length: etcdAnswer.length, close: false });
-  for (const cut of [5, 40, etcdAnswer.length - 1]) assert.equal(frameResponse(etcdAnswer.slice(0, cut)), { kind: "partial" });
+  assert.equal(frameResponse(etcdAnswer), {
+    kind: "response",
+    status: 201,
+    length: etcdAnswer.length,
+    close: false,
+  });
+  assert.equal(frameResponse(etcdAnswer + "HTTP/1.1 200"), {
+    kind: "response",
+    status: 201,
+    length: etcdAnswer.length,
+    close: false,
+  });
+  for (const cut of [5, 40, etcdAnswer.length - 1]) {
+    assert.equal(frameResponse(etcdAnswer.slice(0, cut)), { kind: "partial" });
+  }
   assert.equal(frameResponse(""), { kind: "partial" });
 });
 
 s("frameResponse() frames a chunked answer, with or without trailers", () => {
-  const chunked = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n3;x=y\r\nabc\r\n0\r\n\r\n";
-  assert.equal(frameResponse(chunked + "junk"), { kind: "response", status: 200, length: chunked.length, close: false });
-  for (const cut of [50, chunked.length - 3, chunked.length - 1]) assert.equal(frameResponse(chunked.slice(0, cut)), { kind: "partial" });
+  const chunked =
+    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n3;x=y\r\nabc\r\n0\r\n\r\n";
+  assert.equal(frameResponse(chunked + "junk"), {
+    kind: "response",
+    status: 200,
+    length: chunked.length,
+    close: false,
+  });
+  for (const cut of [50, chunked.length - 3, chunked.length - 1]) {
+    assert.equal(frameResponse(chunked.slice(0, cut)), { kind: "partial" });
+  }
   const trailers = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-T: 1\r\n\r\n";
-  assert.equal(frameResponse(trailers), { kind: "response", status: 200, length: trailers.length, close: false });
+  assert.equal(frameResponse(trailers), {
+    kind: "response",
+    status: 200,
+    length: trailers.length,
+    close: false,
+  });
 });
 
 s("frameResponse() sees Connection: close and HTTP/1.0", () => {

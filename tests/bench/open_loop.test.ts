@@ -19,7 +19,9 @@ interface TestServer {
 }
 
 /** `answer` decides, per request, when and how to answer. */
-function serve(answer: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void): Promise<TestServer> {
+function serve(
+  answer: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void,
+): Promise<TestServer> {
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
     let body = "";
@@ -46,34 +48,45 @@ function serve(answer: (req: http.IncomingMessage, res: http.ServerResponse, n: 
   });
 }
 
-s("every scheduled PUT is sent once to its own key and counted; chunked answers and closed connections work", async () => {
-  const srv = await serve((_req, res, n) => {
-    if (n % 3 === 0) {
-      res.writeHead(201, { "content-type": "application/json" });
-      res.write('{"action":');
-      res.end('"set"}'); // chunked
-    } else {
-      const headers: Record<string, string> = { "content-type": "application/json" };
-      if (n % 10 === 0) headers.connection = "close";
-      res.writeHead(201, headers);
-      res.end('{"action":"set"}');
+s(
+  "every scheduled PUT is sent once to its own key and counted; chunked answers and closed connections work",
+  async () => {
+    const srv = await serve((_req, res, n) => {
+      if (n % 3 === 0) {
+        res.writeHead(201, { "content-type": "application/json" });
+        res.write('{"action":');
+        res.end('"set"}'); // chunked
+      } else {
+        const headers: Record<string, string> = { "content-type": "application/json" };
+        if (n % 10 === 0) headers.connection = "close";
+        res.writeHead(201, headers);
+        res.end('{"action":"set"}');
+      }
+    });
+    try {
+      const r = await runOpenLoop({
+        url: srv.url,
+        rate: 200,
+        durationS: 0.5,
+        warmupS: 0.2,
+        maxConnections: 8,
+        keyPrefix: "t",
+        drainMs: 5000,
+      });
+      assert.is(r.scheduled, 100);
+      assert.is(r.ok, 100, JSON.stringify(r));
+      assert.is(r.errors + r.non2xx + r.timeouts, 0, JSON.stringify(r.failures));
+      assert.is(srv.seen.length, 140); // 40 warm-up + 100 measured
+      assert.is(new Set(srv.seen).size, 140);
+      assert.ok(srv.seen.every((l) => /^PUT \/v2\/keys\/bench\/t\d+ 70$/.test(l)), srv.seen[0]);
+      // 10 answers closed their connection; all but the last needed a new one.
+      assert.ok(r.connectionsOpened >= 10, `connections ${r.connectionsOpened}`);
+      assert.ok(Number.isFinite(r.latency.p99Ms));
+    } finally {
+      await srv.close();
     }
-  });
-  try {
-    const r = await runOpenLoop({ url: srv.url, rate: 200, durationS: 0.5, warmupS: 0.2, maxConnections: 8, keyPrefix: "t", drainMs: 5000 });
-    assert.is(r.scheduled, 100);
-    assert.is(r.ok, 100, JSON.stringify(r));
-    assert.is(r.errors + r.non2xx + r.timeouts, 0, JSON.stringify(r.failures));
-    assert.is(srv.seen.length, 140); // 40 warm-up + 100 measured
-    assert.is(new Set(srv.seen).size, 140);
-    assert.ok(srv.seen.every((l) => /^PUT \/v2\/keys\/bench\/t\d+ 70$/.test(l)), srv.seen[0]);
-    // 10 answers closed their connection; all but the last needed a new one.
-    assert.ok(r.connectionsOpened >= 10, `connections ${r.connectionsOpened}`);
-    assert.ok(Number.isFinite(r.latency.p99Ms));
-  } finally {
-    await srv.close();
-  }
-});
+  },
+);
 
 s("a 300 ms stall shows in every request scheduled during it", async () => {
   // Answers are held from 400 ms after the first request until 700 ms (inside the measured window).
@@ -91,7 +104,15 @@ s("a 300 ms stall shows in every request scheduled during it", async () => {
     } else reply();
   });
   try {
-    const r = await runOpenLoop({ url: srv.url, rate: 200, durationS: 1, warmupS: 0.2, maxConnections: 64, keyPrefix: "s", drainMs: 5000 });
+    const r = await runOpenLoop({
+      url: srv.url,
+      rate: 200,
+      durationS: 1,
+      warmupS: 0.2,
+      maxConnections: 64,
+      keyPrefix: "s",
+      drainMs: 5000,
+    });
     assert.is(r.ok, 200, JSON.stringify(r.failures));
     // About 60 of 200 measured requests fall in the stall, waiting 0-300 ms: p90 and p99 see it.
     // A closed-loop client over a few connections would have only those few requests slow.
@@ -106,9 +127,19 @@ s("a 300 ms stall shows in every request scheduled during it", async () => {
 });
 
 s("error answers count as failures and as infinitely slow", async () => {
-  const srv = await serve((_req, res) => res.writeHead(500, { "content-type": "application/json" }).end('{"errorCode":300}'));
+  const srv = await serve((_req, res) =>
+    res.writeHead(500, { "content-type": "application/json" }).end('{"errorCode":300}')
+  );
   try {
-    const r = await runOpenLoop({ url: srv.url, rate: 100, durationS: 0.3, warmupS: 0, maxConnections: 4, keyPrefix: "e", drainMs: 2000 });
+    const r = await runOpenLoop({
+      url: srv.url,
+      rate: 100,
+      durationS: 0.3,
+      warmupS: 0,
+      maxConnections: 4,
+      keyPrefix: "e",
+      drainMs: 2000,
+    });
     assert.is(r.scheduled, 30);
     assert.is(r.non2xx, 30);
     assert.is(r.ok, 0);
@@ -122,7 +153,15 @@ s("error answers count as failures and as infinitely slow", async () => {
 });
 
 s("a refused connection is an error, not a hang", async () => {
-  const r = await runOpenLoop({ url: `http://127.0.0.1:${port}`, rate: 100, durationS: 0.1, warmupS: 0, maxConnections: 2, keyPrefix: "x", drainMs: 2000 });
+  const r = await runOpenLoop({
+    url: `http://127.0.0.1:${port}`,
+    rate: 100,
+    durationS: 0.1,
+    warmupS: 0,
+    maxConnections: 2,
+    keyPrefix: "x",
+    drainMs: 2000,
+  });
   assert.is(r.scheduled, 10);
   assert.is(r.errors, 10);
 });
