@@ -52,11 +52,13 @@ export interface SimOptions {
    */
   readonly sabotage?: "early-acks" | "lying-fsync" | "local-reads";
   /**
-   * Send MsgSnap with the stored snapshot as the core hands it out, instead of a fresh one at the
-   * sender's applied index (etcd's createMergedSnapshotMessage). With stored snapshots a member
-   * added after the newest snapshot refuses it (it is not in its ConfState) and never catches up.
+   * Send MsgSnap with the stored snapshot and never snapshot because of a conf change (see
+   * SimKnobs.snapshots): a member added after the newest snapshot is not in its ConfState, refuses
+   * it, and never catches up unless the leader snapshots again. To show why the knob exists.
    */
   readonly storedSnapshots?: boolean;
+  /** A member that applied its own removal stops at once (no grace period, see SimKnobs.removedLingerTimeouts). */
+  readonly immediateStop?: boolean;
 }
 
 /** The knobs a seed draws: Raft configuration, disk and network behaviour, nemesis mix. */
@@ -67,6 +69,14 @@ export interface SimKnobs {
   /** Snapshot every this many applied entries, keeping this many entries before the snapshot point. */
   readonly snapshotEvery: number;
   readonly snapshotKeep: number;
+  /**
+   * How a member added after compaction gets a snapshot that lists it: "fresh" = every MsgSnap
+   * carries a snapshot made at send time at the sender's applied index with its current
+   * membership (etcd's createMergedSnapshotMessage); "after-conf-change" = the stored snapshot is
+   * sent, and every member snapshots right after applying a conf change once its log is compacted
+   * (node/node.ts). ("stored": neither; only with SimOptions.storedSnapshots.)
+   */
+  readonly snapshots: "fresh" | "after-conf-change" | "stored";
   /** Share of Readys whose early messages (sendBeforePersist) go out before the fsync. */
   readonly earlySend: number;
   /**
@@ -75,6 +85,8 @@ export interface SimKnobs {
    * node/ does), so a restart may start from a commit index far behind.
    */
   readonly writeCommitOnly: boolean;
+  /** Election timeouts a member that applied its own removal keeps running before it stops. */
+  readonly removedLingerTimeouts: number;
   readonly diskMs: readonly [number, number];
   readonly tearRate: number;
   /** Mean virtual ms between nemesis actions. */
@@ -125,6 +137,10 @@ interface Member extends Observed {
   tickSkew: number;
   /** Armed by the nemesis: crash while the next synced write is in flight (before its fsync returns). */
   crashOnWrite: CrashKind | undefined;
+  /** A snapshot is due at the next chance (after a conf change, in "after-conf-change" mode). */
+  snapshotDue: boolean;
+  /** Applied its own removal; stops after a grace period. */
+  leaving: boolean;
 }
 
 interface Client {
@@ -254,6 +270,7 @@ export function drawKnobs(prng: Prng): SimKnobs {
     },
     snapshotEvery: pick([5, 10, 20, 50]),
     snapshotKeep: pick([0, 1, 3, 10]),
+    snapshots: prng.next() < 0.5 ? "fresh" : "after-conf-change",
     earlySend: pick([0, 0.5, 1]),
     writeCommitOnly: prng.next() < 0.5,
     diskMs: pick([[0.1, 1], [0.5, 3], [1, 15]] as const),
@@ -262,6 +279,8 @@ export function drawKnobs(prng: Prng): SimKnobs {
     keys: pick([1, 2, 3]),
     writeTimeoutMs: pick([200, 500]),
     readTimeoutMs: pick([200, 500]),
+    // Drawn last: a new knob goes at the end, so the seeds' other draws stay as they were.
+    removedLingerTimeouts: pick([3, 5]),
   };
 }
 
@@ -296,6 +315,8 @@ export class Simulator {
   #markerSeq = 0;
   /** Ids whose removal some member applied: they are out for good (as etcd's transport tells them). */
   readonly #removed = new Set<NodeId>();
+  /** Removed id -> index of the entry that removed it: a member that applied it knows. */
+  readonly #removedAt = new Map<NodeId, number>();
   /** Latest configuration applied anywhere (the committed one, as conf changes commit in order). */
   #config: { index: number; voters: readonly NodeId[] } = { index: 0, voters: [] };
   #pendingConf: { id: NodeId; deadline: number } | undefined;
@@ -308,7 +329,8 @@ export class Simulator {
     this.opts = opts;
     const master = createPrng(opts.seed);
     const sub = () => createPrng(Math.floor(master.next() * 0x100000000));
-    this.knobs = drawKnobs(sub());
+    const knobs = drawKnobs(sub());
+    this.knobs = opts.storedSnapshots ? { ...knobs, snapshots: "stored" } : knobs;
     this.#net = sub();
     this.#nem = sub();
     this.#cli = sub();
@@ -352,6 +374,7 @@ export class Simulator {
       id, raw: new RawNode(this.#raftConfig(id, disk, 0)), state: "up", incarnation: 1, disk, sm: emptyState(), applied: 0,
       confState: { voters: [], learners: [] }, busy: false, pausedUntil: 0, lastCommit: 0, leaderChecked: 0, leaderLast: 0,
       writes: new Map(), reads: new Map(), tickSkew: 0.9 + 0.2 * this.#seeds.next(), crashOnWrite: undefined,
+      snapshotDue: false, leaving: false,
     };
     this.members.set(id, m);
     return m;
@@ -477,9 +500,21 @@ export class Simulator {
     this.#serveReads(m);
     m.raw.advance(rd);
     m.busy = false;
-    if (removedSelf) {
+    if (removedSelf && this.opts.immediateStop) {
       this.#stop(m, "applied its own removal");
       return;
+    }
+    if (removedSelf && !m.leaving) {
+      // Like etcd's stopWithDelay: a member that applied its own removal keeps running a while. The
+      // others may not know the change committed yet (a removed leader steps down and stops
+      // heartbeating) and, in a 2-voter configuration, need its vote to elect a successor
+      // (etcd-io/etcd#10563).
+      m.leaving = true;
+      const ms = this.knobs.removedLingerTimeouts * this.knobs.raft.electionTick * this.knobs.tickMs;
+      this.#log(`${m.id} applied its own removal: stops in ${ms} ms`);
+      this.agenda.after(ms, () => {
+        if (m.incarnation === inc) this.#stop(m, "applied its own removal");
+      });
     }
     this.#maybeSnapshot(m);
     if (!bootstrap) this.#kick(m);
@@ -493,6 +528,9 @@ export class Simulator {
       const cc = decodeConfChange(e.data);
       m.confState = m.raw.applyConfChange(cc);
       this.#onConfApplied(m, e.index, cc);
+      // node/'s rule: once the log is compacted, a member added now can only start from a
+      // snapshot, and the stored one must already list it.
+      if (this.knobs.snapshots === "after-conf-change" && m.disk.live.firstIndex() > 1) m.snapshotDue = true;
       if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === m.id) removedSelf = true;
     } else {
       const res = applyCommand(m.sm, e.data);
@@ -521,14 +559,18 @@ export class Simulator {
     const cs = m.confState;
     this.#log(`conf ${confName(cc.type)} ${cc.nodeId} applied at ${index} (first by ${m.id}): voters ${cs.voters.join(",")}` +
       (cs.learners.length > 0 ? ` learners ${cs.learners.join(",")}` : ""));
-    if (cc.type === ConfChangeType.RemoveNode) this.#removed.add(cc.nodeId);
+    if (cc.type === ConfChangeType.RemoveNode) {
+      this.#removed.add(cc.nodeId);
+      this.#removedAt.set(cc.nodeId, index);
+    }
     if (this.#pendingConf?.id === cc.nodeId) this.#pendingConf = undefined;
   }
 
-  /** Snapshots the state machine every snapshotEvery entries and compacts the log behind it. */
+  /** Snapshots the state machine every snapshotEvery entries (or when due) and compacts the log behind it. */
   #maybeSnapshot(m: Member): void {
     const snapIndex = m.disk.live.snapshot().metadata.index;
-    if (m.applied - snapIndex < this.knobs.snapshotEvery) return;
+    if (m.snapshotDue && m.applied > snapIndex) m.snapshotDue = false;
+    else if (m.applied - snapIndex < this.knobs.snapshotEvery) return;
     const compactTo = m.applied - this.knobs.snapshotKeep;
     // The commit index on disk must cover the snapshot, or a restart would find applied > committed.
     const hs = m.disk.live.initialState().hardState;
@@ -544,7 +586,7 @@ export class Simulator {
   #send(from: Member, m: Message): void {
     this.stats.sent++;
     if (m.type === MessageType.VoteResp && !m.reject) this.inv.onVoteGranted(m.from, m.term, m.to);
-    if (m.type === MessageType.Snap && !this.opts.storedSnapshots) m = this.#mergedSnapshot(from, m);
+    if (m.type === MessageType.Snap && this.knobs.snapshots === "fresh") m = this.#mergedSnapshot(from, m);
     const mood = this.#mood;
     if (this.#net.next() < mood.drop) {
       this.stats.dropped++;
@@ -582,7 +624,8 @@ export class Simulator {
 
   #deliver(from: Member, fromInc: number, m: Message): void {
     const to = this.members.get(m.to);
-    const cut = this.#cut.has(`${m.from}>${m.to}`);
+    // The link is the sender's: a forwarded proposal or read keeps its original `from`.
+    const cut = this.#cut.has(`${from.id}>${m.to}`);
     if (to === undefined || to.state !== "up" || cut) {
       this.stats.dropped++;
       if (m.type === MessageType.Snap) this.#reportSnapshot(from, fromInc, m.to, false);
@@ -590,13 +633,14 @@ export class Simulator {
       return;
     }
     if (this.#deferIfPaused(to, () => this.#deliver(from, fromInc, m))) return;
-    if (this.#removed.has(m.from)) {
-      // etcd's peer transport refuses a removed member, which then stops.
+    const removedAt = this.#removedAt.get(from.id);
+    if (removedAt !== undefined && to.applied >= removedAt) {
+      // etcd's peer transport refuses a member the receiver knows was removed, which then stops.
       if (from.state === "up" && from.incarnation === fromInc) this.#stop(from, `told by ${to.id} that it was removed`);
       return;
     }
     this.stats.delivered++;
-    if (this.opts.traceMessages) this.#log(`step ${describeMessage(m)}`);
+    if (this.opts.traceMessages) this.#log(`step ${describeMessage(m)}${from.id !== m.from ? ` (sent by ${from.id})` : ""}`);
     to.raw.step(m);
     if (m.type === MessageType.Snap) {
       this.stats.snapshotsSent++;
@@ -646,6 +690,7 @@ export class Simulator {
     m.lastCommit = m.raw.raft.raftLog.committed;
     m.leaderChecked = 0;
     m.leaderLast = 0;
+    m.snapshotDue = false;
     m.state = "up";
     m.pausedUntil = 0;
     this.stats.restarts++;
@@ -809,7 +854,8 @@ export class Simulator {
     const p = this.#nem;
     if (leader === undefined) return;
     if (this.#pendingConf !== undefined && this.agenda.now < this.#pendingConf.deadline) return;
-    // Voters stay within one of the initial size: remove above it, add below it, either at it.
+    // Voters mostly stay within one of the initial size: remove above it, add below it, either at
+    // it; now and then shrink further (down to one voter), e.g. removing a leader from two voters.
     // A learner is promoted (etcd's learner flow) or removed before anything else changes.
     const { voters, learners } = leader.confState;
     const n = this.opts.members;
@@ -818,7 +864,7 @@ export class Simulator {
     if (learners.length > 0) {
       const id = learners[p.int(learners.length)];
       cc = voters.length <= n && p.next() < 0.7 ? change(ConfChangeType.AddNode, id) : change(ConfChangeType.RemoveNode, id);
-    } else if (voters.length > n || (voters.length === n && p.next() < 0.5)) {
+    } else if (voters.length > n || (voters.length === n && p.next() < 0.5) || (voters.length >= 2 && p.next() < 0.15)) {
       cc = change(ConfChangeType.RemoveNode, voters[p.int(voters.length)]);
     } else {
       const id = (this.#nextMemberId++).toString(16);
@@ -1067,7 +1113,6 @@ export class Simulator {
     this.#heal();
     this.#log("heal: network calm, no cuts, no pauses; restarting every member that is down");
     for (const m of this.members.values()) {
-      if (m.state === "up" && this.#removed.has(m.id)) this.#stop(m, "removed while away");
       if (m.state === "down") this.#restart(m);
     }
     const healedAt = this.agenda.now;
