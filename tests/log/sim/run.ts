@@ -69,7 +69,7 @@ export function runSeed(
   const sim = new Simulator({
     seed, members, chaosMs: p.chaosMs, livenessTimeouts: p.livenessTimeouts, clients: p.clients,
     traceMessages: envFlag("SIM_TRACE_MESSAGES"), storedSnapshots: opts.storedSnapshots ?? envFlag("SIM_STORED_SNAPSHOTS"), sabotage: opts.sabotage,
-    immediateStop: envFlag("SIM_IMMEDIATE_STOP"),
+    immediateStop: envFlag("SIM_IMMEDIATE_STOP"), noConfCommitSync: envFlag("SIM_NO_CONF_COMMIT_SYNC"),
   });
   let result: SimResult;
   try {

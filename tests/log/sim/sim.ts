@@ -59,6 +59,13 @@ export interface SimOptions {
   readonly storedSnapshots?: boolean;
   /** A member that applied its own removal stops at once (no grace period, see SimKnobs.removedLingerTimeouts). */
   readonly immediateStop?: boolean;
+  /**
+   * Do not make the commit index durable after applying a conf change. A restart then replays
+   * only up to an older commit index and may take up a configuration that still needs a member
+   * that is gone (e.g. the survivor of a 2-voter cluster that removed the other, seed 525 with
+   * SIM_STORED_SNAPSHOTS=1), and the cluster can never elect again.
+   */
+  readonly noConfCommitSync?: boolean;
 }
 
 /** The knobs a seed draws: Raft configuration, disk and network behaviour, nemesis mix. */
@@ -432,6 +439,8 @@ export class Simulator {
    */
   #startReady(m: Member, bootstrap = false): void {
     const rd = m.raw.ready();
+    // Busy from here: sending can report back to this member (a dropped MsgSnap) and kick it.
+    m.busy = true;
     this.stats.readys++;
     this.inv.onReady(m.id, m.raw, rd);
     if (rd.softState !== undefined && this.opts.traceMessages) {
@@ -450,7 +459,6 @@ export class Simulator {
     if (!bootstrap && this.opts.sabotage === "early-acks") early = rd.messages.length;
     for (let i = 0; i < early; i++) this.#send(m, rd.messages[i]);
     this.stats.early += early;
-    m.busy = true;
     const inc = m.incarnation;
     if (bootstrap) {
       this.#finishReady(m, inc, rd, true);
@@ -492,7 +500,21 @@ export class Simulator {
       this.stats.snapshotsRestored++;
       this.#log(`${m.id} restores snapshot ${s.metadata.index}/${s.metadata.term} voters=${s.metadata.confState.voters.join(",")}`);
     }
-    for (const e of rd.committedEntries) if (this.#apply(m, e)) removedSelf = true;
+    let confApplied = false;
+    for (const e of rd.committedEntries) {
+      if (this.#apply(m, e)) removedSelf = true;
+      if (e.type === EntryType.ConfChange) confApplied = true;
+    }
+    if (confApplied && !this.opts.noConfCommitSync) {
+      // A restart must find this configuration committed: it decides who the quorum is, and the
+      // member it removed may be gone for good. Neither etcd (commit-only hard states are not
+      // synced) nor node/ (not written at all) makes the commit index durable on its own.
+      const hs = m.disk.live.initialState().hardState;
+      if (hs.commit < m.applied) {
+        m.disk.write([{ kind: "hs", hs: { ...hs, commit: m.applied } }]);
+        if (this.opts.sabotage !== "lying-fsync") m.disk.sync();
+      }
+    }
     for (const rs of rd.readStates) {
       const r = m.reads.get(dec.decode(rs.requestCtx));
       if (r !== undefined) r.index = rs.index;
