@@ -4,7 +4,8 @@
 // settings so snapshots, compaction and snapshot transfer happen under the faults. Same checks as the
 // CI suite: every acknowledged write is there, the history is linearizable, and a write succeeds
 // through the majority after every fault. FAULTS_SCALE=n multiplies the rounds (default 1);
-// SEED=n reproduces a schedule; CLUSTER_IMPL=etcd runs the same against etcd 3.4.
+// SEED=n reproduces a schedule; CLUSTER_IMPL=etcd runs the same against etcd 3.4; CLUSTER_CASES=chaos
+// runs only the cases whose name contains "chaos".
 // Must not assert timings beyond liveness bounds. Ports: 27300-27899 (helper D's range).
 
 import { suite } from "uvu";
@@ -23,7 +24,7 @@ import {
   seedFromEnv,
   splitMinorityMajority,
 } from "./scenarios.ts";
-import { coreplaneClusterReady, implementations } from "./impls.ts";
+import { coreplaneClusterReady, implementations, selected } from "./impls.ts";
 
 const s = suite("cluster/faults (heavy)");
 const seed = seedFromEnv("cluster/faults heavy");
@@ -31,6 +32,7 @@ const scale = Math.max(1, Number(process.env.FAULTS_SCALE ?? 1) || 1);
 const snapshots = { count: 200, catchup: 50 };
 
 function available(impl: Implementation, name: string): boolean {
+  if (!selected(name)) return false;
   if (impl === "etcd") return needTool("etcd", name, "apt-get install etcd-server");
   const why = coreplaneClusterReady();
   if (why !== true) {

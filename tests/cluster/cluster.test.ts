@@ -20,12 +20,13 @@ import {
   seedFromEnv,
   splitMinorityMajority,
 } from "./scenarios.ts";
-import { coreplaneClusterReady, implementations } from "./impls.ts";
+import { coreplaneClusterReady, implementations, selected } from "./impls.ts";
 
 const s = suite("cluster/faults (CI size)");
 const seed = seedFromEnv("cluster/faults");
 
 function available(impl: Implementation, name: string): boolean {
+  if (!selected(name)) return false;
   if (impl === "etcd") return needTool("etcd", name, "apt-get install etcd-server");
   const why = coreplaneClusterReady();
   if (why !== true) {
@@ -49,7 +50,7 @@ for (const impl of implementations()) {
   s(`${impl}: 5 members, partition 2|3 with the leader in the minority, then in the majority`, async () => {
     const name = `${impl} 5 members 2|3`;
     if (!available(impl, name)) return;
-    await runScenario({ name, impl, size: 5, basePort: 27100, seed }, async (ctx) => {
+    await runScenario({ name, impl, size: 5, basePort: 27100, seed, clients: 10, keys: 5 }, async (ctx) => {
       await splitMinorityMajority(ctx, 500, 1500, true);
       await splitMinorityMajority(ctx, 500, 1500, false);
     });

@@ -119,6 +119,19 @@ s("a one-way cut breaks the live connection, refuses new ones, and leaves the ot
   for (const c of [back, healed]) c.sock.destroy();
 });
 
+s("a channel cut stops only that channel", async () => {
+  const app = await dial(proxyPort(1), `CPRAFT/1 app ${idOf(0)} ${idOf(1)} cafe\n`);
+  const msg = await dial(proxyPort(1), hello(0, 1));
+  assert.ok(await app.waitFor("OK"));
+  assert.ok(await msg.waitFor("OK"));
+  proxy.cut(0, 1, "app");
+  assert.ok(await app.waitClosed(), "the app connection survived its cut");
+  msg.sock.write("beat");
+  assert.ok(await msg.waitFor("beat"), "the msg connection stopped");
+  assert.equal(proxy.cutEdges(), ["0>1:app"]);
+  msg.sock.destroy();
+});
+
 s("partition: both directions between groups are cut, inside a group nothing is", async () => {
   proxy.partition([[0], [1, 2]]);
   assert.equal(proxy.cutEdges(), ["0>1", "0>2", "1>0", "2>0"]);

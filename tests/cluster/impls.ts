@@ -19,3 +19,14 @@ export function implementations(): Implementation[] {
   if (out.length === 0) throw new Error(`CLUSTER_IMPL=${env}: expected coreplane, etcd or both (comma-separated)`);
   return out;
 }
+
+/**
+ * CLUSTER_CASES=<substring>[,<substring>] runs only the cases whose name contains one of them
+ * (for sweeping seeds over one scenario); the others print a SKIP line.
+ */
+export function selected(name: string): boolean {
+  const env = process.env.CLUSTER_CASES;
+  if (!env || env.split(",").some((s) => s.trim() !== "" && name.includes(s.trim()))) return true;
+  console.log(`SKIP ${name}: not selected by CLUSTER_CASES=${env}`);
+  return false;
+}

@@ -156,6 +156,9 @@ export async function runScenario(o: ScenarioOptions, body: (ctx: Ctx) => Promis
     await sleep(300);
     await workload.stop();
     log(`workload: ${workload.summary()}`);
+    if (workload.wrongAnswers.length > 0) {
+      throw new ScenarioFailure(`${workload.wrongAnswers.length} answers described another request:\n  ${workload.wrongAnswers.slice(0, 10).join("\n  ")}`);
+    }
     const bases = cluster.upUrls();
     const finals = await workload.finalReads(bases);
     const lost = await workload.lostWrites(bases, finals);
@@ -349,13 +352,14 @@ export async function rollingRestart(ctx: Ctx): Promise<void> {
 }
 
 /**
- * Seeded chaos: `steps` faults drawn from SIGKILL, SIGSTOP, a symmetric partition of a random
- * minority, a one-way cut between two random members, and proxy delay, each held for a while and
- * then undone; never more than a minority is faulty at once, so a write must always get through
- * the healthy majority.
+ * Seeded chaos: `steps` rounds; in each, a random minority of members (the leader half of the time)
+ * each get their own fault: SIGKILL, SIGSTOP, isolation by the proxy, or one-way cuts to or from
+ * every healthy member; sometimes every link is slowed as well. The faults are held for a while and
+ * then undone. The healthy majority can always talk, so a write through it must get through.
  */
 export async function chaos(ctx: Ctx, steps: number, holdMinMs = 300, holdMaxMs = 2000): Promise<void> {
   const { cluster: c } = ctx;
+  type Kind = "kill" | "stop" | "isolate" | "cut";
   for (let step = 1; step <= steps; step++) {
     const all = c.voters().map((m) => m.index);
     const minority = Math.floor((all.length - 1) / 2);
@@ -364,7 +368,7 @@ export async function chaos(ctx: Ctx, steps: number, holdMinMs = 300, holdMaxMs 
       const j = ctx.prng.int(i + 1);
       [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
     }
-    // Sometimes aim at the leader: it is where most bugs hide.
+    // Aim at the leader half of the time: it is where most bugs hide.
     const l = await c.waitForLeader();
     if (ctx.prng.int(2) === 0) {
       shuffled.splice(shuffled.indexOf(l), 1);
@@ -372,49 +376,39 @@ export async function chaos(ctx: Ctx, steps: number, holdMinMs = 300, holdMaxMs 
     }
     const victims = shuffled.slice(0, 1 + ctx.prng.int(minority));
     const healthy = all.filter((x) => !victims.includes(x));
-    const kind = ctx.pick(["kill", "stop", "partition", "cut", "delay"] as const);
-    ctx.log(`chaos step ${step}: ${kind} ${victims.join(",")} (leader ${l})`);
-    switch (kind) {
-      case "kill":
-        for (const v of victims) await c.kill(v, "SIGKILL");
-        break;
-      case "stop":
-        for (const v of victims) await c.kill(v, "SIGSTOP");
-        break;
-      case "partition":
-        await c.proxy!.partition([victims, healthy]);
-        break;
-      case "cut":
-        // One direction from each victim to every healthy member, or the other way round.
-        for (const v of victims) {
+    const kinds = victims.map(() => ctx.pick(["kill", "stop", "isolate", "cut"] as const satisfies readonly Kind[]));
+    const slow = ctx.prng.int(4) === 0;
+    const what = victims.map((v, i) => `${kinds[i]} ${v}`).join(", ") + (slow ? ", slow links" : "");
+    ctx.log(`chaos step ${step}: ${what} (leader ${l})`);
+    if (slow) await c.proxy!.setDelay(5 + ctx.prng.int(40), ctx.prng.int(30));
+    for (let i = 0; i < victims.length; i++) {
+      const v = victims[i];
+      switch (kinds[i]) {
+        case "kill":
+          await c.kill(v, "SIGKILL");
+          break;
+        case "stop":
+          await c.kill(v, "SIGSTOP");
+          break;
+        case "isolate":
+          await c.proxy!.isolate(v);
+          break;
+        case "cut":
+          // One direction between the victim and each healthy member, chosen per pair.
           for (const h of healthy) {
             if (ctx.prng.int(2) === 0) await c.proxy!.cut(v, h);
             else await c.proxy!.cut(h, v);
           }
-        }
-        break;
-      case "delay":
-        await c.proxy!.setDelay(5 + ctx.prng.int(40), ctx.prng.int(30));
-        break;
+          break;
+      }
     }
-    // With a one-way cut every member may still reach a majority one way; only the healthy side
-    // surely can talk both ways.
-    await ctx.progress(kind === "delay" ? all : healthy, `chaos step ${step} (${kind} ${victims.join(",")})`);
+    await ctx.progress(healthy, `chaos step ${step} (${what})`);
     await ctx.pause(holdMinMs, holdMaxMs);
-    switch (kind) {
-      case "kill":
-        for (const v of victims) await c.restart(v);
-        break;
-      case "stop":
-        for (const v of victims) await c.kill(v, "SIGCONT");
-        break;
-      case "partition":
-      case "cut":
-        await c.proxy!.heal();
-        break;
-      case "delay":
-        await c.proxy!.setDelay(0);
-        break;
+    await c.proxy!.heal();
+    if (slow) await c.proxy!.setDelay(0);
+    for (let i = 0; i < victims.length; i++) {
+      if (kinds[i] === "kill") await c.restart(victims[i]);
+      if (kinds[i] === "stop") await c.kill(victims[i], "SIGCONT");
     }
     await ctx.progress(all, `undoing chaos step ${step}`);
   }

@@ -50,6 +50,10 @@ export interface UniqueAck {
   readonly key: string;
   readonly value: string;
   readonly index: number | undefined;
+  /** The member that answered, and when (performance.now()), for failure messages. */
+  readonly via: string;
+  readonly call: number;
+  readonly return: number;
 }
 
 export interface WorkloadCounts {
@@ -179,6 +183,11 @@ export class Workload {
   readonly okTimes: number[] = [];
   /** Unexpected answers (status + body) seen, a few of each kind, for diagnosis. */
   readonly oddities = new Map<string, number>();
+  /**
+   * Successful answers that describe another operation (a write answered with a different key or
+   * value in its node, a read with another key): the member matched the reply to the wrong request.
+   */
+  readonly wrongAnswers: string[] = [];
   private stopped = false;
   private running: Promise<void>[] = [];
   private nextClient = 0;
@@ -211,6 +220,17 @@ export class Workload {
 
   private odd(what: string): void {
     this.oddities.set(what, (this.oddities.get(what) ?? 0) + 1);
+  }
+
+  /** Checks that a 2xx body's node is about this request; records a wrong answer if not. */
+  private sameRequest(a: Answer, what: string, via: string, key: string, value: string | undefined, call: number, ret: number): void {
+    if (!("status" in a) || !a.body?.node) return;
+    const n = a.body.node as { key?: string; value?: string };
+    if (n.key !== key || (value !== undefined && n.value !== value)) {
+      this.wrongAnswers.push(
+        `${what} via ${via} at [${call.toFixed(1)}, ${ret.toFixed(1)}] was answered ${a.status} with the node of another operation: ${JSON.stringify(a.body).slice(0, 300)}`,
+      );
+    }
   }
 
   private record(op: KvOp): void {
@@ -247,6 +267,7 @@ export class Workload {
         const ret = now();
         if ("status" in a && a.status === 200 && a.body?.node) {
           const v = a.body.node.value ?? null;
+          this.sameRequest(a, `GET ${key}?quorum=true`, base, key, undefined, call, ret);
           this.record({ clientId, input: { op: "get", key }, call, output: { ok: true, value: v }, return: ret });
           if (v !== null) this.lastSeen.set(key, v);
         } else if ("status" in a && a.status === 404 && a.body?.errorCode === 100) {
@@ -260,6 +281,7 @@ export class Workload {
         const a = await request(keyUrl(base, key), "PUT", form(value), timeoutMs);
         const ret = now();
         if ("status" in a && (a.status === 200 || a.status === 201)) {
+          this.sameRequest(a, `PUT ${key}=${value}`, base, key, value, call, ret);
           this.record({ clientId, input: { op: "put", key, value }, call, output: { ok: true }, return: ret });
           this.lastSeen.set(key, value);
         } else if ("error" in a && !a.sent) {
@@ -276,6 +298,7 @@ export class Workload {
         const ret = now();
         const input: KvInput = { op: "cas", key, prev, value };
         if ("status" in a && a.status === 200) {
+          this.sameRequest(a, `CAS ${key} ${prev}->${value}`, base, key, value, call, ret);
           this.record({ clientId, input, call, output: { ok: true }, return: ret });
           this.lastSeen.set(key, value);
         } else if ("status" in a && ((a.status === 412 && a.body?.errorCode === 101) || (a.status === 404 && a.body?.errorCode === 100))) {
@@ -290,9 +313,12 @@ export class Workload {
         }
       } else {
         const ukey = `${this.o.uniquePrefix ?? "/acks"}/u${this.uniqueSeq++}`;
+        const call = now();
         const a = await request(keyUrl(base, ukey), "PUT", form(value), timeoutMs);
+        const ret = now();
         if ("status" in a && (a.status === 200 || a.status === 201)) {
-          this.uniques.push({ key: ukey, value, index: a.body?.node?.modifiedIndex });
+          this.sameRequest(a, `PUT ${ukey}=${value}`, base, ukey, value, call, ret);
+          this.uniques.push({ key: ukey, value, index: a.body?.node?.modifiedIndex, via: base, call, return: ret });
           this.counts.acked++;
           this.counts.ok++;
           this.okTimes.push(now());
@@ -395,7 +421,7 @@ export class Workload {
           }
           got = `unreadable: ${"error" in a ? a.error : a.status}`;
         }
-        if (got !== "") missing.push(`${u.key}: ${got}`);
+        if (got !== "") missing.push(`${u.key}: ${got} (PUT via ${u.via} at [${u.call.toFixed(1)}, ${u.return.toFixed(1)}])`);
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));

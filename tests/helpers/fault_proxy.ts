@@ -64,6 +64,8 @@ export interface Classified {
   readonly from: number | undefined;
   /** Directed edges (sender, receiver) whose data flows on this connection. */
   readonly edges: readonly Edge[];
+  /** The CPRAFT channel (msg, app, snap), for channel-level cuts; undefined for HTTP. */
+  readonly channel?: string;
   /** A short description for logs. */
   readonly what: string;
 }
@@ -89,7 +91,7 @@ export function classify(head: Buffer, to: number, ids: ReadonlyMap<string, numb
     const parts = line.split(" ");
     const from = parts.length >= 3 ? ids.get(normId(parts[2])) : undefined;
     if (from === undefined) return { from: undefined, edges: [], what: `unknown CPRAFT source: ${line}` };
-    return { from, edges: [[from, to]], what: line };
+    return { from, edges: [[from, to]], channel: parts[1], what: line };
   }
   if (head.length < 9 && !ended && "CPRAFT/1 ".startsWith(head.toString("latin1"))) return undefined;
   // HTTP: wait for the whole head to find X-Server-From.
@@ -122,6 +124,7 @@ interface Conn {
   readonly c: Socket;
   u?: Socket;
   edges: readonly Edge[];
+  channel?: string;
   from: number | undefined;
   /** Black-holed: kept open, data discarded, closed by heal(). */
   hole: boolean;
@@ -171,7 +174,7 @@ export class FaultProxy {
   private readonly targets = new Map<number, number>();
   private readonly ids = new Map<string, number>();
   private readonly conns = new Set<Conn>();
-  /** Directed edges "a>b" whose data is dropped. */
+  /** Directed edges "a>b" whose data is dropped, or "a>b:channel" for one CPRAFT channel only. */
   private readonly cuts = new Set<string>();
   private mode: ProxyMode = "reject";
   private delayMs = 0;
@@ -223,9 +226,13 @@ export class FaultProxy {
     this.enforce();
   }
 
-  /** One direction only: data sent by `from` no longer reaches `to` (to's messages still reach from). */
-  cut(from: number, to: number): void {
-    this.cuts.add(`${from}>${to}`);
+  /**
+   * One direction only: data sent by `from` no longer reaches `to` (to's messages still reach from).
+   * With `channel` (coreplane's msg, app or snap) only that connection is cut: e.g. heartbeats
+   * arrive while appends do not.
+   */
+  cut(from: number, to: number, channel?: string): void {
+    this.cuts.add(channel === undefined ? `${from}>${to}` : `${from}>${to}:${channel}`);
     this.enforce();
   }
 
@@ -276,13 +283,13 @@ export class FaultProxy {
     rec[to] = (rec[to] ?? 0) + 1;
   }
 
-  private isBlocked(k: { to: number; from: number | undefined; edges: readonly Edge[] }): boolean {
+  private isBlocked(k: { to: number; from: number | undefined; edges: readonly Edge[]; channel?: string }): boolean {
     if (k.from === undefined) {
       // Unknown source: blocked only when nobody may send to this member.
       const others = this.members().filter((m) => m !== k.to);
       return others.length > 0 && others.every((m) => this.cuts.has(`${m}>${k.to}`));
     }
-    return k.edges.some(([a, b]) => this.cuts.has(`${a}>${b}`));
+    return k.edges.some(([a, b]) => this.cuts.has(`${a}>${b}`) || (k.channel !== undefined && this.cuts.has(`${a}>${b}:${k.channel}`)));
   }
 
   private enforce(): void {
@@ -330,7 +337,7 @@ export class FaultProxy {
 
   private route(to: number, c: Socket, head: Buffer, cl: Classified): void {
     if (cl.from === undefined) this.bump("unknownSource", to);
-    const k: Conn = { to, c, edges: cl.edges, from: cl.from, hole: false };
+    const k: Conn = { to, c, edges: cl.edges, channel: cl.channel, from: cl.from, hole: false };
     if (this.isBlocked(k)) {
       this.bump("blocked", to);
       if (this.mode === "reject") {
@@ -383,7 +390,7 @@ type Command =
   | { op: "add"; member: ProxiedMember }
   | { op: "ids"; ids: Record<string, number> }
   | { op: "partition"; groups: number[][] }
-  | { op: "cut"; from: number; to: number }
+  | { op: "cut"; from: number; to: number; channel?: string }
   | { op: "isolate"; member: number }
   | { op: "heal" }
   | { op: "mode"; mode: ProxyMode }
@@ -450,8 +457,8 @@ export class ProxyProcess {
   partition(groups: readonly (readonly number[])[]): Promise<void> {
     return this.call({ op: "partition", groups: groups.map((g) => [...g]) });
   }
-  cut(from: number, to: number): Promise<void> {
-    return this.call({ op: "cut", from, to });
+  cut(from: number, to: number, channel?: string): Promise<void> {
+    return this.call({ op: "cut", from, to, channel });
   }
   isolate(member: number): Promise<void> {
     return this.call({ op: "isolate", member });
@@ -531,7 +538,7 @@ async function serveChild(): Promise<void> {
         case "add": await proxy.add(cmd.member); break;
         case "ids": proxy.setIds(cmd.ids); break;
         case "partition": proxy.partition(cmd.groups); break;
-        case "cut": proxy.cut(cmd.from, cmd.to); break;
+        case "cut": proxy.cut(cmd.from, cmd.to, cmd.channel); break;
         case "isolate": proxy.isolate(cmd.member); break;
         case "heal": proxy.heal(); break;
         case "mode": proxy.setMode(cmd.mode); break;
