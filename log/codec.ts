@@ -19,7 +19,10 @@ const HEADER_BYTES = 5;
 export interface Envelope<C = unknown> {
   /** The leader's wall clock when it accepted the proposal. */
   readonly timeMs: EpochMs;
-  /** The member that proposed it and its request counter, so that member can answer its client. */
+  /**
+   * The member that proposed it and its request id, so that member can answer its client. The id is
+   * unique across the member's restarts (node/ puts a persisted start counter in its high bits).
+   */
   readonly proposer: NodeId;
   readonly requestId: number;
   readonly command: C;

@@ -342,6 +342,12 @@ function entryJson(v: EntryView): Record<string, unknown> {
   return o;
 }
 
+/** "start.seq": node/ numbers requests start × 2^32 + seq, so ids stay unique across restarts. */
+function requestLabel(id: number): string {
+  const span = 2 ** 32;
+  return id < span ? String(id) : `${Math.floor(id / span)}.${id % span}`;
+}
+
 const CONF_CHANGE_NAMES = ["AddNode", "RemoveNode", "UpdateNode", "AddLearnerNode"];
 
 function dumpLine(v: EntryView): string {
@@ -355,7 +361,7 @@ function dumpLine(v: EntryView): string {
     default: {
       const env = v.envelope!;
       const result = v.known ? showResult(v.result) : "(result unknown: state before this entry was compacted)";
-      return `${head}  ${isoTime(env.timeMs)}  ${env.proposer}#${env.requestId}  ${showCommand(env.command)}  => ${result}`;
+      return `${head}  ${isoTime(env.timeMs)}  ${env.proposer}#${requestLabel(env.requestId)}  ${showCommand(env.command)}  => ${result}`;
     }
   }
 }

@@ -112,6 +112,11 @@ export interface NodeOptions {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** Proposals one start numbers before its counter wraps (an entry that old is never still pending). */
+const REQUEST_SEQ_SPAN = 2 ** 32;
+/** Starts counted before the start counter wraps; keeps request ids below 2^53. */
+const STARTS_WRAP = 2 ** 20;
+
 /** A member of a coreplane cluster: the Raft node, its durable log, its projections and its peers. */
 export class Node implements ApiDeps {
   readonly clock: Clock;
@@ -132,7 +137,13 @@ export class Node implements ApiDeps {
   #raftState: string = StateType.Follower;
   #leaderSince = "";
   readonly #startTime = new Date().toISOString();
-  #requestSeq = 0;
+  /**
+   * Request ids are unique across this member's restarts: the high bits count starts (persisted in
+   * meta before the first proposal), the low 32 bits count this start's proposals. An entry proposed
+   * before a crash and applied after it must never match a new request's pending answer.
+   */
+  #requestBase = 0;
+  #requestCount = 0;
   readonly #pending = new Map<number, Pending>();
   /** Writes of this event-loop turn, not yet handed to the core. */
   #proposals: Uint8Array[] = [];
@@ -306,7 +317,11 @@ export class Node implements ApiDeps {
         id.members.map((m) => encodeConfChangeContext({ name: m.name, peerURLs: m.peerURLs })),
       );
     }
+    // Durable (synchronous=FULL) before any proposal of this start, so no two starts share ids.
+    const starts = (Number(storage.getMeta("starts") ?? 0) + 1) % STARTS_WRAP;
+    storage.putMeta("starts", String(starts));
     const node = new Node(opts, storage, rawConfig, raw, id, states, snap.index, storage.initialState().confState);
+    node.#requestBase = starts * REQUEST_SEQ_SPAN;
     node.#needPublish = bootstrap && id.members.length === 1;
     node.#logBytes = storage.bytesOnDisk();
     node.#syncPeers();
@@ -359,7 +374,7 @@ export class Node implements ApiDeps {
   propose(command: Command): Promise<unknown> {
     const refused = this.#refuseWrite();
     if (refused) return Promise.reject(refused);
-    const requestId = ++this.#requestSeq;
+    const requestId = this.#requestBase + (++this.#requestCount % REQUEST_SEQ_SPAN);
     const env: Envelope<Command> = { timeMs: this.clock.nowMs(), proposer: this.#id.memberId, requestId, command };
     const data = encodeEntry(env);
     // The core hands the same bytes back when the entry commits (it never copies entry data), so
