@@ -222,13 +222,34 @@ export class SqliteStorage implements LogStorage {
   }
 
   /** Stores a snapshot of the applied state at `index` (durably), keeping the newest few. */
-  createSnapshot(index: Index, confState: ConfState, data: Uint8Array, createdMs: number): void {
+  /**
+   * Stores a snapshot of the state at `index`. With `opts`, the same transaction (one fsync, not
+   * three: a snapshot blocks the member's loop while it is written) also saves the hard state
+   * (its commit must cover the snapshot) and drops entries up to `compactTo`.
+   */
+  createSnapshot(
+    index: Index,
+    confState: ConfState,
+    data: Uint8Array,
+    createdMs: number,
+    opts: { hardState?: HardState; compactTo?: Index } = {},
+  ): void {
     assert(index <= this.#last && index > this.#compactedIndex, `snapshot at ${index} outside the log`);
     const term = this.term(index);
+    const hard = opts.hardState;
+    if (hard) assert(hard.commit >= index && hard.commit <= this.#last, `commit ${hard.commit} does not cover the snapshot at ${index}`);
+    const compactTo = opts.compactTo !== undefined && opts.compactTo > this.#compactedIndex ? Math.min(opts.compactTo, index) : 0;
+    const compactTerm = compactTo > 0 ? this.term(compactTo) : 0;
     try {
       this.#db.exec("BEGIN IMMEDIATE");
+      if (hard) this.#s.putHard.run(hard.term, hard.vote, hard.commit);
       this.#s.putSnap.run(index, term, encodeCbor(confState), data, createdMs);
       this.#s.pruneSnaps.run();
+      if (compactTo > 0) {
+        this.#s.compactTo.run(compactTo);
+        this.#s.putMeta.run("compacted_index", String(compactTo));
+        this.#s.putMeta.run("compacted_term", String(compactTerm));
+      }
       this.#db.exec("COMMIT");
     } catch (e) {
       try {
@@ -236,7 +257,9 @@ export class SqliteStorage implements LogStorage {
       } catch { /* none */ }
       throw toStorageError(e, `saving the snapshot at ${index}`);
     }
+    if (hard) this.#hard = hard;
     this.#snapMeta = { index, term, confState };
+    if (compactTo > 0) this.#dropThrough(compactTo, compactTerm);
   }
 
   /** Drops entries up to `index` (which must be covered by a snapshot). */
@@ -256,6 +279,11 @@ export class SqliteStorage implements LogStorage {
       } catch { /* none */ }
       throw toStorageError(e, `compacting the log up to ${index}`);
     }
+    this.#dropThrough(index, term);
+  }
+
+  /** The in-memory side of a durable compaction up to `index`. */
+  #dropThrough(index: Index, term: Term): void {
     this.#compactedIndex = index;
     this.#compactedTerm = term;
     const t0 = this.#tail.length > 0 ? this.#tail[0].index : index + 1;
