@@ -171,6 +171,27 @@ s("the randomized election timeout covers [et, 2et) and nothing else (§5.2)", (
   }
 });
 
+// node/ narrows the randomization (limits.electionJitterFraction) to bound the failover time.
+s("electionJitterTick narrows the randomized election timeout to [et, et + jitter)", () => {
+  const et = 10, jitter = 3;
+  const r = newTestRaft("1", et, 1, storageWith(P3), { electionJitterTick: jitter });
+  const seen = new Set<number>();
+  for (let round = 0; round < 200; round++) {
+    r.becomeFollower(r.term + 1, "2");
+    const term = r.term;
+    let t = 0;
+    while (r.term === term && t < 3 * et) {
+      r.tick();
+      t++;
+      readMessages(r);
+    }
+    seen.add(t);
+  }
+  assert.equal([...seen].sort((a, b) => a - b), [10, 11, 12]);
+  assert.throws(() => newTestRaft("1", et, 1, storageWith(P3), { electionJitterTick: 0 }), /jitter/);
+  assert.throws(() => newTestRaft("1", et, 1, storageWith(P3), { electionJitterTick: et + 1 }), /jitter/);
+});
+
 // §5.3: the leader appends a proposal to its log and sends it to all followers in parallel.
 s("a leader appends a proposal and replicates it to every follower (§5.3)", () => {
   const r = mk();

@@ -51,6 +51,30 @@ s("save() writes entries and hard state in one transaction, visible after reopen
   rmSync(dir, { recursive: true, force: true });
 });
 
+s("createSnapshot() with a hard state and a compaction point writes all three in one transaction", async () => {
+  const dir = tempDir("storage");
+  const st = await SqliteStorage.open(rt, dir);
+  const e = (index: number) => ({ index, term: 1, type: 0 as const, data: new Uint8Array([index]) });
+  st.save({ entries: [1, 2, 3, 4, 5, 6].map(e), hardState: { term: 1, vote: "a", commit: 2 } });
+  const cs = { voters: ["a"], learners: [] };
+  st.createSnapshot(5, cs, new Uint8Array([9]), 0, { hardState: { term: 1, vote: "a", commit: 5 }, compactTo: 3 });
+  const check = (x: SqliteStorage) => {
+    assert.equal(x.hardState(), { term: 1, vote: "a", commit: 5 });
+    assert.is(x.snapshotMeta().index, 5);
+    assert.is(x.firstIndex(), 4);
+    assert.is(x.lastIndex(), 6);
+    assert.equal([...x.iterate(4, 6)].map((y) => y.data[0]), [4, 5, 6]);
+  };
+  check(st);
+  // A commit that does not cover the snapshot is a bug in the caller, not a state to store.
+  assert.throws(() => st.createSnapshot(6, cs, new Uint8Array([9]), 0, { hardState: { term: 1, vote: "a", commit: 5 } }), /cover/);
+  st.close();
+  const again = await SqliteStorage.open(rt, dir);
+  check(again);
+  again.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
 s("truncateAfter() drops the tail and pulls the commit index back", async () => {
   const dir = tempDir("storage");
   const st = await SqliteStorage.open(rt, dir);
