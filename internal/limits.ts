@@ -40,6 +40,8 @@ export const limits = Object.freeze({
   expireTickMs: 500,
   /** How long a write waits for commit before answering 300 "request timed out" (etcd: ~7 s). */
   proposalTimeoutMs: 7000,
+  /** Read index rounds one member has in flight; quorum reads arriving meanwhile wait for the next. */
+  readIndexRoundsInFlightMax: 1,
   /** A read index round not answered within this is asked again (a lost message, a new leader). */
   readIndexRetryMs: 500,
   /** Bytes queued on one peer connection beyond which messages to that peer are dropped. */

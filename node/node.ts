@@ -986,6 +986,10 @@ export class Node implements ApiDeps {
 
   #issueReadIndex(): void {
     if (this.#readWaiters.length === 0 || this.#lead === "") return;
+    // One round in flight at a time: reads that arrive meanwhile share the next round, so under
+    // load a round carries many reads and the members exchange far fewer heartbeats. A lost round
+    // is asked again after limits.readIndexRetryMs (housekeeping), which also frees the slot.
+    if (this.#readBatches.size >= limits.readIndexRoundsInFlightMax) return;
     // The leader keys pending rounds by context, across every member: it must be unique cluster-wide.
     const ctx = `${this.#id.memberId}:${++this.#readSeq}`;
     this.#readBatches.set(ctx, { waiters: this.#readWaiters, issuedMs: Date.now() });
@@ -1000,6 +1004,7 @@ export class Node implements ApiDeps {
     if (!b) return;
     this.#readBatches.delete(ctx);
     this.#readIndexWaits.push({ index, waiters: b.waiters });
+    if (this.#readWaiters.length > 0) this.#schedule();
   }
 
   #releaseReads(): void {
