@@ -451,6 +451,12 @@ export class Node implements ApiDeps {
     if (id === this.#id.memberId && this.#lead === this.#id.memberId && this.#confState.voters.length > 1) {
       return this.#transferLeadership(this.#cfg.electionTimeoutMs).then(remove).then(() => {});
     }
+    // Removing the leader through a follower: ask for leadership first, for the same reason, and
+    // so that the leader never applies its own removal. A leader that does and dies before the
+    // others learn the commit leaves a 2-voter cluster needing its vote for good (etcd-io/etcd#10563).
+    if (id === this.#lead && id !== this.#id.memberId && this.#confState.voters.length > 1) {
+      return this.#takeLeadership(id, this.#cfg.electionTimeoutMs).then(remove).then(() => {});
+    }
     return remove().then(() => {});
   }
 
@@ -628,8 +634,36 @@ export class Node implements ApiDeps {
         while ((this.#lead === this.#id.memberId || this.#lead === "") && Date.now() < until && !this.#stopped) {
           await new Promise((r) => setTimeout(r, 10));
         }
+        // The new leader drops (turns into a no-op) any membership change it receives before it has
+        // applied its own term's first entry, and the proposer would never hear of it. Once this
+        // member has applied an entry of the new term, the new leader has applied it too.
+        while (this.#lead !== "" && !this.#appliedCurrentTerm() && Date.now() < until && !this.#stopped) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
         if (this.#lead !== this.#id.memberId) this.#log.info("leadership transferred", { leader: this.#lead || "none" });
       }
+    }
+  }
+
+  #appliedCurrentTerm(): boolean {
+    const r = this.#raw.raft;
+    try {
+      return r.raftLog.term(this.#applied) >= r.term;
+    } catch {
+      return false; // compacted: only right after a snapshot, so not yet
+    }
+  }
+
+  /** Asks the leader `from` to hand leadership to this member; resolves once `from` no longer leads or on timeout. */
+  async #takeLeadership(from: NodeId, timeoutMs: number): Promise<void> {
+    this.#log.info("asking the leader to hand over leadership", { leader: from });
+    this.#raw.transferLeader(this.#id.memberId);
+    this.#process();
+    const until = Date.now() + timeoutMs;
+    // A new leader refuses membership changes until it has applied its own term's first entry.
+    const busy = () => this.#lead === this.#id.memberId && this.#raw.raft.pendingConfIndex > this.#applied;
+    while ((this.#lead === from || this.#lead === "" || busy()) && Date.now() < until && !this.#stopped) {
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 

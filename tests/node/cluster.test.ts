@@ -231,6 +231,37 @@ s("removing the leader hands leadership over first, then the removed member stop
   assert.is(g.value, "x");
 });
 
+s("removing the leader through a follower: the follower takes leadership first, then removes it", async () => {
+  const sts = await Promise.all([1, 2, 3].map(status));
+  const li = sts.findIndex((x) => x.state === "StateLeader") + 1;
+  const lead = sts[li - 1].id;
+  const fi = [1, 2, 3].find((i) => i !== li)!;
+  const d = await fetch(`${client(fi)}/v2/members/${lead}`, { method: "DELETE" });
+  assert.is(d.status, 204, await d.clone().text());
+  await d.body?.cancel();
+  const old = procs.get(li)!;
+  const code = await until("the removed leader to exit", () => Promise.resolve(old.child.exitCode ?? undefined));
+  assert.is(code, 0, old.output());
+  // The leader handed over before the change: it never applied its own removal as leader.
+  assert.match(procs.get(fi)!.output(), /asking the leader to hand over leadership/);
+  assert.is((await status(fi)).state, "StateLeader");
+  const add = await fetch(`${client(fi)}/v2/members`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ peerURLs: [peer(li)] }),
+  });
+  assert.is(add.status, 201);
+  await add.body?.cancel();
+  await old.stop();
+  const again = await start(li, undefined, ["--initial-cluster-state", "existing"]);
+  procs.set(li, again);
+  await until("the re-added member to serve a quorum read", async () => {
+    const r = await fetch(`${client(li)}/v2/keys/after-removal?quorum=true`);
+    await r.body?.cancel();
+    return r.status === 200 ? true : undefined;
+  });
+});
+
 s("stopping the leader hands leadership over: writes go on without an election timeout", async () => {
   const sts = await Promise.all([1, 2, 3].map(status));
   const li = sts.findIndex((x) => x.state === "StateLeader") + 1;
