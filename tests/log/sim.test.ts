@@ -7,6 +7,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { limits } from "../../internal/limits.ts";
 import { createPrng } from "../../internal/prng.ts";
 import { Raft } from "../../log/raft.ts";
 import { EntryType } from "../../log/types.ts";
@@ -36,6 +37,8 @@ const REGRESSIONS: readonly { seed: number; storedSnapshots?: boolean; faults?: 
 
 /** Seeds per member count in CI. Odd seeds run 3 members, even seeds 5. */
 const PER_SIZE = 150;
+/** Seeds run with node/'s narrower election timeout randomization. */
+const JITTER_SEEDS = 100;
 
 const only = envSeed();
 
@@ -54,6 +57,14 @@ if (only !== undefined) {
     const t = runSeeds(1, 2 * PER_SIZE + 1, CI, (seed) => membersFor(seed) === 5);
     assert.is(t.seeds, PER_SIZE);
     console.log(`  sim 5 members: ${totalsLine(t)}`);
+  });
+
+  // node/ narrows the randomized election timeout (limits.electionJitterFraction) to bound failover;
+  // the same safety and liveness checks must hold with it.
+  s(`node's election jitter: ${JITTER_SEEDS} seeds of 3 and 5 members`, () => {
+    const t = runSeeds(1, JITTER_SEEDS + 1, CI, undefined, { electionJitterFraction: limits.electionJitterFraction });
+    assert.is(t.seeds, JITTER_SEEDS);
+    console.log(`  sim node jitter: ${totalsLine(t)}`);
   });
 
   s("regression seeds", () => {

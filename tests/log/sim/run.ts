@@ -6,6 +6,7 @@
 
 import process from "node:process";
 import { explainKv } from "../../helpers/linearizability.ts";
+import { limits } from "../../../internal/limits.ts";
 import { type SimOptions, SimFailure, type SimResult, Simulator, type SimStats } from "./sim.ts";
 
 export interface Profile {
@@ -63,13 +64,14 @@ export interface SeedOutcome {
 export function runSeed(
   seed: number,
   p: Profile,
-  opts: { verbose?: boolean; sabotage?: SimOptions["sabotage"]; storedSnapshots?: boolean } = {},
+  opts: { verbose?: boolean; sabotage?: SimOptions["sabotage"]; storedSnapshots?: boolean; electionJitterFraction?: number } = {},
 ): SeedOutcome {
   const members = membersFor(seed);
   const sim = new Simulator({
     seed, members, chaosMs: p.chaosMs, livenessTimeouts: p.livenessTimeouts, clients: p.clients,
     traceMessages: envFlag("SIM_TRACE_MESSAGES"), storedSnapshots: opts.storedSnapshots ?? envFlag("SIM_STORED_SNAPSHOTS"), sabotage: opts.sabotage,
     immediateStop: envFlag("SIM_IMMEDIATE_STOP"), noConfCommitSync: envFlag("SIM_NO_CONF_COMMIT_SYNC"),
+    electionJitterFraction: opts.electionJitterFraction ?? (envFlag("SIM_NODE_JITTER") ? limits.electionJitterFraction : undefined),
   });
   let result: SimResult;
   try {
@@ -117,11 +119,17 @@ export interface Totals {
 }
 
 /** Runs seeds [from, to) and returns totals (for a summary line). Stops at the first failure. */
-export function runSeeds(from: number, to: number, p: Profile, filter?: (seed: number) => boolean): Totals {
+export function runSeeds(
+  from: number,
+  to: number,
+  p: Profile,
+  filter?: (seed: number) => boolean,
+  opts: { electionJitterFraction?: number } = {},
+): Totals {
   const t: Totals = { seeds: 0, ops: 0, stats: undefined, maxLivenessMs: 0, maxCatchUpMs: 0, unknownLinearizability: [] };
   for (let seed = from; seed < to; seed++) {
     if (filter !== undefined && !filter(seed)) continue;
-    const o = runSeed(seed, p);
+    const o = runSeed(seed, p, opts);
     t.seeds++;
     t.ops += o.result.history.length;
     if (o.linearizability === "unknown") t.unknownLinearizability.push(seed);

@@ -66,12 +66,19 @@ export interface SimOptions {
    * SIM_STORED_SNAPSHOTS=1), and the cluster can never elect again.
    */
   readonly noConfCommitSync?: boolean;
+  /**
+   * Elect as node/ does: pre-vote and check-quorum on, and election timeouts randomized over this
+   * fraction of electionTick (node/'s limits.electionJitterFraction) instead of etcd-io/raft's
+   * whole [e, 2e). A narrower range makes split votes likelier, and without pre-vote (which node/
+   * never runs) two members can then disrupt each other's elections for a long time.
+   */
+  readonly electionJitterFraction?: number;
 }
 
 /** The knobs a seed draws: Raft configuration, disk and network behaviour, nemesis mix. */
 export interface SimKnobs {
   readonly tickMs: number;
-  readonly raft: Pick<RaftConfig, "electionTick" | "heartbeatTick" | "checkQuorum" | "preVote" | "maxSizePerMsg" |
+  readonly raft: Pick<RaftConfig, "electionTick" | "electionJitterTick" | "heartbeatTick" | "checkQuorum" | "preVote" | "maxSizePerMsg" |
     "maxInflightMsgs" | "maxInflightBytes" | "maxCommittedSizePerReady" | "maxUncommittedEntriesSize">;
   /** Snapshot every this many applied entries, keeping this many entries before the snapshot point. */
   readonly snapshotEvery: number;
@@ -337,7 +344,17 @@ export class Simulator {
     const master = createPrng(opts.seed);
     const sub = () => createPrng(Math.floor(master.next() * 0x100000000));
     const knobs = drawKnobs(sub());
-    this.knobs = opts.storedSnapshots ? { ...knobs, snapshots: "stored" } : knobs;
+    const withMode = opts.storedSnapshots ? { ...knobs, snapshots: "stored" as const } : knobs;
+    const f = opts.electionJitterFraction;
+    this.knobs = f === undefined ? withMode : {
+      ...withMode,
+      raft: {
+        ...withMode.raft,
+        preVote: true,
+        checkQuorum: true,
+        electionJitterTick: Math.max(1, Math.round(withMode.raft.electionTick * f)),
+      },
+    };
     this.#net = sub();
     this.#nem = sub();
     this.#cli = sub();
