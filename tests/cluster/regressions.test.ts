@@ -1,6 +1,6 @@
 // Deterministic real-process reproductions of bugs the fault runs found in coreplane, one per test,
-// each a few seconds: they stay as regression tests once fixed (see /work/notes-D.md for the
-// analysis). 1) A member added after the leader compacted its log must catch up from a snapshot.
+// each a few seconds: they stay as regression tests once fixed (both are). 1) A member added
+// after the leader compacted its log must catch up from a snapshot.
 // 2) A restarted member must never answer a new request with the result of an entry proposed by its
 // previous incarnation (request ids must not repeat across restarts).
 // Must not depend on timing beyond liveness bounds. Ports: 27260-27299 (helper D's range).
