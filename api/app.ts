@@ -6,7 +6,7 @@
 
 import { Hono } from "hono";
 import type { ApiDeps } from "./deps.ts";
-import type { KvResult } from "../projections/kv.ts";
+import type { KvResult, KvState } from "../projections/kv.ts";
 import { limits as defaultLimits } from "../internal/limits.ts";
 import { WatchHub } from "./watch_hub.ts";
 import { StoreStatsCounter } from "./stats.ts";
@@ -82,6 +82,9 @@ export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
     onKvResult(result: KvResult): void {
       if (result.type === "expire") stats.recordExpired(result.events.length);
       hub.onKvResult(result);
+    },
+    onKvRestore(state: KvState): void {
+      hub.onKvRestore(state);
     },
   });
   const ctx: EtcdV2Context = {

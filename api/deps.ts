@@ -88,6 +88,11 @@ export interface FollowerStats {
 /** Receives events as entries are applied; the watch hub implements it. */
 export interface KvEventSink {
   onKvResult(result: KvResult): void;
+  /**
+   * The kv state was replaced wholesale (a snapshot from the leader): the events between the old
+   * state and the new one were never announced one by one, and are only in the new state's history.
+   */
+  onKvRestore?(state: KvState): void;
 }
 
 export interface ApiDeps {

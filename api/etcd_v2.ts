@@ -401,7 +401,7 @@ function serveWatch(
     if (!stream) finish();
   };
 
-  const r = ctx.hub.watch(state, path, recursive, stream, waitIndex, deliver);
+  const r = ctx.hub.watch(state, path, recursive, stream, waitIndex, deliver, () => finish());
   if (r.type === "error") {
     finished = true;
     return keysError(ctx, origin, kvErrorReply(r.error), false);

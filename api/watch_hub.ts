@@ -38,18 +38,29 @@ class Watcher implements WatchHandle {
   at: HubNode | null;
   readonly recursive: boolean;
   readonly stream: boolean;
-  readonly sinceIndex: number;
+  /** Live events below this index are not for it (after a restore: past what history delivered). */
+  sinceIndex: number;
   readonly deliver: (e: KvEvent) => void;
+  readonly end: () => void;
   prev: Watcher | null = null;
   next: Watcher | null = null;
   cancelled = false;
-  constructor(hub: WatchHub, at: HubNode, recursive: boolean, stream: boolean, sinceIndex: number, deliver: (e: KvEvent) => void) {
+  constructor(
+    hub: WatchHub,
+    at: HubNode,
+    recursive: boolean,
+    stream: boolean,
+    sinceIndex: number,
+    deliver: (e: KvEvent) => void,
+    end: () => void,
+  ) {
     this.hub = hub;
     this.at = at;
     this.recursive = recursive;
     this.stream = stream;
     this.sinceIndex = sinceIndex;
     this.deliver = deliver;
+    this.end = end;
   }
   cancel(): void {
     this.cancelled = true;
@@ -98,6 +109,7 @@ export class WatchHub implements KvEventSink {
     stream: boolean,
     sinceIndex: number,
     deliver: (e: KvEvent) => void,
+    end: () => void = () => {},
   ): WatchResult {
     const since = sinceIndex === 0 ? state.index + 1 : sinceIndex;
     const hit = kvScanHistory(state, path, recursive, since);
@@ -118,7 +130,7 @@ export class WatchHub implements KvEventSink {
       }
       at = child;
     }
-    const w = new Watcher(this, at, recursive, stream, since, deliver);
+    const w = new Watcher(this, at, recursive, stream, since, deliver, end);
     if (at.tail === null) at.head = w;
     else {
       at.tail.next = w;
@@ -136,6 +148,37 @@ export class WatchHub implements KvEventSink {
     } else if (result.type === "expire") {
       const removed = result.removed;
       for (let i = 0; i < result.events.length; i++) this.#notify(result.events[i], removed?.[i]);
+    }
+  }
+
+  /**
+   * The state was replaced by a snapshot: a waiting watcher may have missed events that were never
+   * announced one by one. Each gets what the new history holds from its index on, as if it had just
+   * asked (a long-poll its first match, a stream all of them); a watcher whose index the history no
+   * longer covers is ended without an event, so its client asks again and gets etcd's 401 "event
+   * index cleared" instead of silently skipping events. (etcd 3.4 skips them: its waiting watchers
+   * hear only of events after the recovery.)
+   */
+  onKvRestore(state: KvState): void {
+    const all: [Watcher, string][] = [];
+    const walk = (n: HubNode, path: string) => {
+      for (let w = n.head; w !== null; w = w.next) all.push([w, path]);
+      if (n.children !== null) for (const [name, c] of n.children) walk(c, `${path === "/" ? "" : path}/${name}`);
+    };
+    walk(this.#root, "/");
+    for (const [w, path] of all) {
+      while (!w.cancelled && w.at !== null) {
+        const hit = kvScanHistory(state, path, w.recursive, w.sinceIndex);
+        if (hit === undefined) break;
+        if ("errorCode" in hit) {
+          this.unlink(w);
+          w.end();
+          break;
+        }
+        w.sinceIndex = hit.index + 1;
+        if (!w.stream) this.unlink(w);
+        w.deliver(hit);
+      }
     }
   }
 

@@ -849,6 +849,8 @@ export class Node implements ApiDeps {
       this.#confState = rd.snapshot.metadata.confState;
       this.#log.info("installed a snapshot from the leader", { index: this.#applied });
       this.#syncPeers();
+      const kv = this.#states.kv as KvState;
+      for (const sink of this.#sinks) sink.onKvRestore?.(kv);
     }
     for (const e of rd.committedEntries) {
       this.#applyEntry(e);

@@ -231,4 +231,41 @@ s("watchersMax bounds live watchers with a 300 error", () => {
   assert.is(r.type === "error" && r.error.errorCode, 300);
 });
 
+// ---------------------------------------------------------------------------------------------
+// A snapshot replaces the state (a member catching up from the leader's snapshot)
+
+s("onKvRestore: waiting watchers get what the new history holds from their index; a cleared index ends the watch", () => {
+  const g = new Live(); // this member: bootstrap only
+  const leader = new Given(); // the leader went on without it
+  for (let i = 0; i < 5; i++) leader.put(`/k${i % 2}`, { value: `v${i}` });
+  const since = g.state.index + 2; // the second write on the leader
+  const endedA: string[] = [];
+  const once: KvEvent[] = [], stream: KvEvent[] = [], cleared: KvEvent[] = [];
+  assert.is(g.hub.watch(g.state, internal("/k1"), false, false, since, (e) => once.push(e), () => endedA.push("once")).type, "watching");
+  assert.is(g.hub.watch(g.state, internal("/"), true, true, since, (e) => stream.push(e), () => endedA.push("stream")).type, "watching");
+  g.state = leader.state;
+  g.hub.onKvRestore(g.state);
+  assert.equal(once.map((e) => [e.node.key, e.node.value]), [["/1/k1", "v1"]], "a long-poll gets its first match");
+  assert.equal(stream.map((e) => e.node.value), ["v1", "v2", "v3", "v4"], "a stream gets every match, in order");
+  assert.is(g.hub.count, 1, "the stream stays; the long-poll is done");
+  g.apply({ type: "kv/set", path: internal("/k0"), value: "v5", dir: false, ttlSec: null, refresh: false });
+  assert.equal(stream.map((e) => e.node.value), ["v1", "v2", "v3", "v4", "v5"], "then live events, none twice");
+  assert.equal(endedA, []);
+
+  // A history that no longer reaches the watcher's index: the watch ends with no event, so its
+  // client asks again and gets 401 "event index cleared" rather than silently skipping events.
+  const g2 = new Live();
+  const far = new Given();
+  for (let i = 0; i < 1100; i++) far.put("/x", { value: String(i) });
+  const ended: string[] = [];
+  assert.is(g2.hub.watch(g2.state, internal("/x"), false, false, g2.state.index + 1, (e) => cleared.push(e), () => ended.push("x")).type, "watching");
+  g2.state = far.state;
+  g2.hub.onKvRestore(g2.state);
+  assert.equal(cleared, []);
+  assert.equal(ended, ["x"]);
+  assert.is(g2.hub.count, 0);
+  const again = g2.watch("/x", { waitIndex: 3 }).r;
+  assert.is(again.type === "error" && again.error.errorCode, 401);
+});
+
 s.run();
