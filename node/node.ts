@@ -169,6 +169,9 @@ export class Node implements ApiDeps {
   #expireProposed = false;
   /** A conf change was applied on a compacted log: snapshot now, whatever the count. */
   #snapshotDue = false;
+  /** The voters #offset was computed for (the ConfState's array is replaced on every change). */
+  #offsetFor: readonly NodeId[] | undefined;
+  #offset = 0;
   #needPublish = false;
   #attributesPublished = false;
   #attributesInFlight = false;
@@ -1156,11 +1159,21 @@ export class Node implements ApiDeps {
     // Right after a snapshot received from the leader the next boundary may be close: not before half a count.
     if (applied - snapIndex < Math.ceil(count / 2)) return false;
     if (applied - snapIndex >= count * 2) return true;
-    const voters = [...this.#confState.voters].sort();
-    const rank = Math.max(0, voters.indexOf(this.#id.memberId));
-    const offset = Math.floor((count * rank) / Math.max(1, voters.length));
+    const offset = this.#snapshotOffset();
     const k = Math.max(1, Math.floor((snapIndex - offset) / count) + 1);
     return applied >= k * count + offset;
+  }
+
+  /** count·rank/voters, recomputed only when the voters change (this runs on every loop turn). */
+  #snapshotOffset(): number {
+    const voters = this.#confState.voters;
+    if (this.#offsetFor !== voters) {
+      const sorted = [...voters].sort();
+      const rank = Math.max(0, sorted.indexOf(this.#id.memberId));
+      this.#offset = Math.floor((this.#cfg.snapshotCount * rank) / Math.max(1, sorted.length));
+      this.#offsetFor = voters;
+    }
+    return this.#offset;
   }
 
   #currentHardState(): HardState {

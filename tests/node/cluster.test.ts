@@ -195,6 +195,19 @@ s("a member started for another cluster is refused and exits saying why", async 
   assert.match(err!.message, /cluster id mismatch/);
 });
 
+/** Brings removed member `i` back as a new member (member add through `via`, then a fresh data dir with existing). */
+async function readd(i: number, via: number): Promise<void> {
+  const add = await fetch(`${client(via)}/v2/members`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ peerURLs: [peer(i)] }),
+  });
+  assert.is(add.status, 201);
+  await add.body?.cancel();
+  await procs.get(i)!.stop();
+  procs.set(i, await start(i, undefined, ["--initial-cluster-state", "existing"]));
+}
+
 s("removing the leader hands leadership over first, then the removed member stops", async () => {
   const sts = await Promise.all([1, 2, 3].map(status));
   const li = sts.findIndex((x) => x.state === "StateLeader") + 1;
@@ -213,17 +226,7 @@ s("removing the leader hands leadership over first, then the removed member stop
     await r.body?.cancel();
     return r.status === 201 || r.status === 200 ? true : undefined;
   });
-  // Back as a new member: add it, start it on a fresh data dir with existing.
-  const add = await fetch(`${client(others[0])}/v2/members`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ peerURLs: [peer(li)] }),
-  });
-  assert.is(add.status, 201);
-  await add.body?.cancel();
-  await old.stop();
-  const again = await start(li, undefined, ["--initial-cluster-state", "existing"]);
-  procs.set(li, again);
+  await readd(li, others[0]);
   const g = await until("the re-added member to catch up", async () => {
     const x = await (await fetch(`${client(li)}/v2/keys/after-removal?quorum=true`)).json() as { node?: { value: string } };
     return x.node;
@@ -245,16 +248,7 @@ s("removing the leader through a follower: the follower takes leadership first, 
   // The leader handed over before the change: it never applied its own removal as leader.
   assert.match(procs.get(fi)!.output(), /asking the leader to hand over leadership/);
   assert.is((await status(fi)).state, "StateLeader");
-  const add = await fetch(`${client(fi)}/v2/members`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ peerURLs: [peer(li)] }),
-  });
-  assert.is(add.status, 201);
-  await add.body?.cancel();
-  await old.stop();
-  const again = await start(li, undefined, ["--initial-cluster-state", "existing"]);
-  procs.set(li, again);
+  await readd(li, fi);
   await until("the re-added member to serve a quorum read", async () => {
     const r = await fetch(`${client(li)}/v2/keys/after-removal?quorum=true`);
     await r.body?.cancel();
