@@ -712,6 +712,7 @@ export class Node implements ApiDeps {
 
   #tick(): void {
     if (this.#stopped) return;
+    if (this.#readBatches.size > 0) this.#retryLostReadRounds(Date.now());
     this.#raw.tick();
     this.#process();
   }
@@ -1046,6 +1047,19 @@ export class Node implements ApiDeps {
     if (this.#readWaiters.length > 0) this.#schedule();
   }
 
+  /**
+   * A read index round lost on the way (a dropped message, a leader that had not yet committed in
+   * its term) is asked again rather than left to time out. Checked every tick: with one round in
+   * flight, a lost round holds every quorum read of this member until it is retried.
+   */
+  #retryLostReadRounds(now: number): void {
+    for (const [ctx, b] of this.#readBatches) {
+      if (now - b.issuedMs < limits.readIndexRetryMs) continue;
+      this.#readBatches.delete(ctx);
+      this.#readWaiters.push(...b.waiters);
+    }
+  }
+
   #releaseReads(): void {
     while (this.#readIndexWaits.length > 0 && this.#readIndexWaits[0].index <= this.#applied) {
       for (const w of this.#readIndexWaits.shift()!.waiters) w.resolve();
@@ -1081,14 +1095,9 @@ export class Node implements ApiDeps {
     // Updated in place: deleting and re-adding a key while iterating a Map visits it again, forever.
     for (const [ctx, b] of this.#readBatches) {
       b.waiters = timedOut(b.waiters);
-      // A read index round lost on the way (a dropped message, a leader that had not yet
-      // committed in its term) is asked again rather than left to time out.
       if (b.waiters.length === 0) this.#readBatches.delete(ctx);
-      else if (now - b.issuedMs >= limits.readIndexRetryMs) {
-        this.#readBatches.delete(ctx);
-        this.#readWaiters.push(...b.waiters);
-      }
     }
+    this.#retryLostReadRounds(now);
     for (const x of this.#readIndexWaits) x.waiters = timedOut(x.waiters);
     if (this.#readWaiters.length > 0) this.#schedule();
     // The leader alone expires TTL keys, by proposing kv/expire with its clock in the entry.
