@@ -24,6 +24,7 @@ import { clusterRepairAdvice } from "./repair_advice.ts";
 import { loadRuntime } from "./runtime.ts";
 import { isHeldByAnother, NoLogError } from "./sqlite_readonly.ts";
 import { DB_FILE, SqliteStorage } from "./storage_sqlite.ts";
+import { requestLabel } from "./request_id.ts";
 
 const DEFAULT_DATA_DIR = "coreplane.data";
 
@@ -340,12 +341,6 @@ function entryJson(v: EntryView): Record<string, unknown> {
   }
   if (v.confChange) o.confChange = { type: v.confChange.type, nodeId: v.confChange.nodeId, contextBytes: v.confChange.context.length };
   return o;
-}
-
-/** "start.seq": node/ numbers requests start × 2^32 + seq, so ids stay unique across restarts. */
-function requestLabel(id: number): string {
-  const span = 2 ** 32;
-  return id < span ? String(id) : `${Math.floor(id / span)}.${id % span}`;
 }
 
 const CONF_CHANGE_NAMES = ["AddNode", "RemoveNode", "UpdateNode", "AddLearnerNode"];

@@ -39,6 +39,7 @@ import type { PeerHttpResponse, PeerServerHandler } from "./peer_server.ts";
 import { Transport } from "./transport.ts";
 import { withRepairHint } from "./repair_advice.ts";
 import type { Logger } from "./logger.ts";
+import { nextStart, requestId as requestIdOf } from "./request_id.ts";
 import type { Runtime } from "./runtime.ts";
 import { type SaveBatch, SqliteStorage } from "./storage_sqlite.ts";
 import type { StorageError } from "./sqlite.ts";
@@ -112,11 +113,6 @@ export interface NodeOptions {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Proposals one start numbers before its counter wraps (an entry that old is never still pending). */
-const REQUEST_SEQ_SPAN = 2 ** 32;
-/** Starts counted before the start counter wraps; keeps request ids below 2^53. */
-const STARTS_WRAP = 2 ** 20;
-
 /** A member of a coreplane cluster: the Raft node, its durable log, its projections and its peers. */
 export class Node implements ApiDeps {
   readonly clock: Clock;
@@ -137,12 +133,8 @@ export class Node implements ApiDeps {
   #raftState: string = StateType.Follower;
   #leaderSince = "";
   readonly #startTime = new Date().toISOString();
-  /**
-   * Request ids are unique across this member's restarts: the high bits count starts (persisted in
-   * meta before the first proposal), the low 32 bits count this start's proposals. An entry proposed
-   * before a crash and applied after it must never match a new request's pending answer.
-   */
-  #requestBase = 0;
+  /** This start's number and proposal count: request ids unique across restarts (request_id.ts). */
+  #start = 0;
   #requestCount = 0;
   readonly #pending = new Map<number, Pending>();
   /** Writes of this event-loop turn, not yet handed to the core. */
@@ -322,10 +314,10 @@ export class Node implements ApiDeps {
       );
     }
     // Durable (synchronous=FULL) before any proposal of this start, so no two starts share ids.
-    const starts = (Number(storage.getMeta("starts") ?? 0) + 1) % STARTS_WRAP;
-    storage.putMeta("starts", String(starts));
+    const start = nextStart(storage.getMeta("starts"));
+    storage.putMeta("starts", String(start));
     const node = new Node(opts, storage, rawConfig, raw, id, states, snap.index, storage.initialState().confState);
-    node.#requestBase = starts * REQUEST_SEQ_SPAN;
+    node.#start = start;
     node.#needPublish = bootstrap && id.members.length === 1;
     node.#logBytes = storage.bytesOnDisk();
     node.#syncPeers();
@@ -378,7 +370,7 @@ export class Node implements ApiDeps {
   propose(command: Command): Promise<unknown> {
     const refused = this.#refuseWrite();
     if (refused) return Promise.reject(refused);
-    const requestId = this.#requestBase + (++this.#requestCount % REQUEST_SEQ_SPAN);
+    const requestId = requestIdOf(this.#start, ++this.#requestCount);
     const env: Envelope<Command> = { timeMs: this.clock.nowMs(), proposer: this.#id.memberId, requestId, command };
     const data = encodeEntry(env);
     // The core hands the same bytes back when the entry commits (it never copies entry data), so
@@ -632,42 +624,38 @@ export class Node implements ApiDeps {
         this.#log.info("transferring leadership before stopping", { to: best });
         this.#raw.transferLeader(best);
         this.#process();
-        const until = Date.now() + timeoutMs;
-        // Until another member leads (the lead is "none" for a moment in between).
-        while ((this.#lead === this.#id.memberId || this.#lead === "") && Date.now() < until && !this.#stopped) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        // The new leader drops (turns into a no-op) any membership change it receives before it has
-        // applied its own term's first entry, and the proposer would never hear of it. Once this
-        // member has applied an entry of the new term, the new leader has applied it too.
-        while (this.#lead !== "" && !this.#appliedCurrentTerm() && Date.now() < until && !this.#stopped) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        await this.#awaitNewLeader(this.#id.memberId, timeoutMs);
         if (this.#lead !== this.#id.memberId) this.#log.info("leadership transferred", { leader: this.#lead || "none" });
       }
     }
   }
 
-  #appliedCurrentTerm(): boolean {
-    const r = this.#raw.raft;
-    try {
-      return r.raftLog.term(this.#applied) >= r.term;
-    } catch {
-      return false; // compacted: only right after a snapshot, so not yet
-    }
-  }
-
-  /** Asks the leader `from` to hand leadership to this member; resolves once `from` no longer leads or on timeout. */
+  /** Asks the leader `from` to hand leadership to this member; resolves once it did or on timeout. */
   async #takeLeadership(from: NodeId, timeoutMs: number): Promise<void> {
     this.#log.info("asking the leader to hand over leadership", { leader: from });
     this.#raw.transferLeader(this.#id.memberId);
     this.#process();
+    await this.#awaitNewLeader(from, timeoutMs);
+  }
+
+  /**
+   * Waits (polling; at most timeoutMs) until a member other than `from` leads and this member has
+   * applied an entry of the leader's term. A new leader turns any membership change it receives
+   * before it has applied its own term's first entry into a no-op, and the proposer never hears of
+   * it; once this member has applied an entry of the new term, the leader has applied it too.
+   */
+  async #awaitNewLeader(from: NodeId, timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
-    // A new leader refuses membership changes until it has applied its own term's first entry.
-    const busy = () => this.#lead === this.#id.memberId && this.#raw.raft.pendingConfIndex > this.#applied;
-    while ((this.#lead === from || this.#lead === "" || busy()) && Date.now() < until && !this.#stopped) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const ready = () => {
+      if (this.#lead === from || this.#lead === "") return false; // "none" for a moment in between
+      const r = this.#raw.raft;
+      try {
+        return r.raftLog.term(this.#applied) >= r.term;
+      } catch {
+        return false; // compacted: only right after a snapshot, so not yet
+      }
+    };
+    while (!ready() && Date.now() < until && !this.#stopped) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Stops timers, fails waiting requests, checkpoints and closes the log. */
@@ -689,10 +677,7 @@ export class Node implements ApiDeps {
     this.#readBatches.clear();
     for (const x of this.#readIndexWaits.splice(0)) for (const w of x.waiters) w.reject(err);
     try {
-      // Capped at the stored log: after a failed batch (a full disk) the core may know of commits
-      // beyond what this member holds, and a hard state past the log would not start again.
-      const hs = this.#currentHardState();
-      this.#storage.save({ hardState: { ...hs, commit: Math.min(hs.commit, this.#storage.lastIndex()) }, entries: [] });
+      this.#storage.save({ hardState: this.#storableHardState(), entries: [] });
     } catch { /* the commit index is recoverable; stopping anyway */ }
     this.#storage.close();
   }
@@ -918,9 +903,8 @@ export class Node implements ApiDeps {
     // Restarted below it, a member would replay with the old membership while its peers use the new
     // one: the survivor of a 2-voter cluster that removed the other could then never elect again
     // (tests/log/sim, SIM_NO_CONF_COMMIT_SYNC=1 seed 525).
-    const hs = this.#currentHardState();
-    const commit = Math.min(hs.commit, this.#storage.lastIndex());
-    if (commit > this.#storage.hardState().commit) this.#storage.save({ hardState: { ...hs, commit }, entries: [] });
+    const hs = this.#storableHardState();
+    if (hs.commit > this.#storage.hardState().commit) this.#storage.save({ hardState: hs, entries: [] });
     const cmd: MemberCommand = memberCommandOfConfChange(cc);
     applyCommand(this.#states, cmd, { index: e.index, term: e.term, timeMs: 0 });
     this.#syncPeers();
@@ -1129,12 +1113,11 @@ export class Node implements ApiDeps {
     }
     const data = encodeSnapshot(this.#states);
     const encodedMs = performance.now();
-    const hs = this.#currentHardState();
     const compactTo = this.#applied - this.#cfg.snapshotCatchupEntries;
     try {
       // The commit index on disk must cover the snapshot, or a restart would see applied > committed.
       this.#storage.createSnapshot(this.#applied, this.#confState, data, this.clock.nowMs(), {
-        hardState: { ...hs, commit: Math.max(this.#applied, Math.min(hs.commit, this.#storage.lastIndex())) },
+        hardState: this.#storableHardState(),
         compactTo: compactTo > this.#storage.firstIndex() ? compactTo : undefined,
       });
     } catch (e) {
@@ -1183,6 +1166,16 @@ export class Node implements ApiDeps {
       this.#offsetFor = voters;
     }
     return this.#offset;
+  }
+
+  /**
+   * The hard state as it may be written outside a Ready: the commit index capped at the stored log
+   * (after a failed batch the core may know of commits beyond what this member holds, and a hard
+   * state past the log would not start again). Everything applied is below both.
+   */
+  #storableHardState(): HardState {
+    const hs = this.#currentHardState();
+    return { ...hs, commit: Math.min(hs.commit, this.#storage.lastIndex()) };
   }
 
   #currentHardState(): HardState {

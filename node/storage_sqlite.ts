@@ -221,11 +221,11 @@ export class SqliteStorage implements LogStorage {
     if (over > TAIL_CACHE_ENTRIES / 4) this.#tail = this.#tail.slice(over);
   }
 
-  /** Stores a snapshot of the applied state at `index` (durably), keeping the newest few. */
   /**
-   * Stores a snapshot of the state at `index`. With `opts`, the same transaction (one fsync, not
-   * three: a snapshot blocks the member's loop while it is written) also saves the hard state
-   * (its commit must cover the snapshot) and drops entries up to `compactTo`.
+   * Stores a snapshot of the applied state at `index` (durably), keeping the newest few. With
+   * `opts`, the same transaction (one fsync, not three: a snapshot blocks the member's loop while it
+   * is written) also saves the hard state (its commit must cover the snapshot) and drops entries up
+   * to `compactTo`.
    */
   createSnapshot(
     index: Index,
@@ -245,11 +245,7 @@ export class SqliteStorage implements LogStorage {
       if (hard) this.#s.putHard.run(hard.term, hard.vote, hard.commit);
       this.#s.putSnap.run(index, term, encodeCbor(confState), data, createdMs);
       this.#s.pruneSnaps.run();
-      if (compactTo > 0) {
-        this.#s.compactTo.run(compactTo);
-        this.#s.putMeta.run("compacted_index", String(compactTo));
-        this.#s.putMeta.run("compacted_term", String(compactTerm));
-      }
+      if (compactTo > 0) this.#writeCompaction(compactTo, compactTerm);
       this.#db.exec("COMMIT");
     } catch (e) {
       try {
@@ -269,9 +265,7 @@ export class SqliteStorage implements LogStorage {
     const term = this.term(index);
     try {
       this.#db.exec("BEGIN IMMEDIATE");
-      this.#s.compactTo.run(index);
-      this.#s.putMeta.run("compacted_index", String(index));
-      this.#s.putMeta.run("compacted_term", String(term));
+      this.#writeCompaction(index, term);
       this.#db.exec("COMMIT");
     } catch (e) {
       try {
@@ -280,6 +274,13 @@ export class SqliteStorage implements LogStorage {
       throw toStorageError(e, `compacting the log up to ${index}`);
     }
     this.#dropThrough(index, term);
+  }
+
+  /** The SQL side of a compaction up to `index`, inside the caller's transaction. */
+  #writeCompaction(index: Index, term: Term): void {
+    this.#s.compactTo.run(index);
+    this.#s.putMeta.run("compacted_index", String(index));
+    this.#s.putMeta.run("compacted_term", String(term));
   }
 
   /** The in-memory side of a durable compaction up to `index`. */
