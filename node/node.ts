@@ -447,7 +447,7 @@ export class Node implements ApiDeps {
       return this.#transferLeadership(this.#cfg.electionTimeoutMs).then(remove).then(() => {});
     }
     // Removing the leader through a follower: ask for leadership first, for the same reason, and
-    // so that the leader never applies its own removal. A leader that does and dies before the
+    // so that the leader does not apply its own removal. A leader that does and dies before the
     // others learn the commit leaves a 2-voter cluster needing its vote for good (etcd-io/etcd#10563).
     if (id === this.#lead && id !== this.#id.memberId && this.#confState.voters.length > 1) {
       return this.#takeLeadership(id, this.#cfg.electionTimeoutMs).then(remove).then(() => {});
