@@ -54,6 +54,12 @@ export const limits = Object.freeze({
   shutdownGraceMs: 1000,
   /** Largest HTTP request body read, in bytes (value limit plus form overhead). */
   requestBodyBytesMax: 4 * 1024 * 1024,
+
+  // --- the peer port: what one peer (or anything that reaches the port) may cost a member ---
+
+  // --- the client port: connections, timeouts and bodies ---
+
+  // --- the store: shapes of keys and reads ---
 });
 
 export type Limits = typeof limits;
