@@ -1,6 +1,7 @@
 // Runs every tests/**/*.test.ts (or those whose path contains one of the argv filters) under uvu,
 // on whichever runtime started it (Deno or Node through tsx). Heavy fault runs live in files
-// named *.faults.ts and run only from `npm run test:faults`. Must not hold test logic itself.
+// named *.faults.ts and run only from `npm run test:faults`; the long fuzzing and abuse runs live in
+// *.abuse.ts and run only from `npm run test:abuse`. Must not hold test logic itself.
 
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -8,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2).filter((a) => !a.startsWith("-"));
-const suffix = process.argv.includes("--faults") ? ".faults.ts" : ".test.ts";
+const suffix = process.argv.includes("--faults") ? ".faults.ts" : process.argv.includes("--abuse") ? ".abuse.ts" : ".test.ts";
 
 function walk(dir: string, out: string[]): string[] {
   for (const name of readdirSync(dir).sort()) {
