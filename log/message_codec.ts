@@ -4,8 +4,9 @@
 // the sockets. Must not know about connections, peers or retries.
 
 import type { Index, NodeId, Term } from "../internal/brand.ts";
+import { limits } from "../internal/limits.ts";
 import { decodeCbor, encodeCbor } from "./codec.ts";
-import { type ConfState, type Entry, type EntryType, type Message, MessageType, type Snapshot } from "./types.ts";
+import { type ConfState, type Entry, EntryType, type Message, MessageType, type Snapshot } from "./types.ts";
 
 /** Stable small numbers for message types on the wire (the type strings are for humans). */
 const TYPE_CODES: readonly MessageType[] = [
@@ -46,34 +47,188 @@ function toWire(m: Message, withSnapshotData: boolean): WireMessage {
   ];
 }
 
-function bytes(v: unknown, what: string): Uint8Array {
-  if (v instanceof Uint8Array) return v;
-  throw new MessageCodecError(`${what} is not a byte string`);
+// ---- validation -------------------------------------------------------------------------------
+// Every field of every message from the wire is checked for type and range before anything reads
+// it: the Raft core trusts its input (its asserts guard invariants, not bytes from a socket). A
+// frame that breaks any rule is refused whole with MessageCodecError, and nothing else is ever
+// thrown for any input bytes: the peer port drops the connection, never the member.
+// The rules are only ones every correct sender keeps (see raft.ts send() and the transport), so a
+// member of the previous version is never refused.
+
+/** Types that only the local node produces (etcd IsLocalMsg); RawNode.step refuses them too. */
+const LOCAL_ONLY: ReadonlySet<MessageType> = new Set([
+  MessageType.Hup, MessageType.Beat, MessageType.Unreachable, MessageType.SnapStatus, MessageType.CheckQuorum,
+]);
+/**
+ * Types relayed on behalf of their origin (forwarded proposals, read requests, transfer requests):
+ * their `from` is the origin, which may be the addressee itself after a leadership change. Every
+ * other type is sent by `from` to another member (raft.ts send() asserts to !== self).
+ */
+const RELAYED: ReadonlySet<MessageType> = new Set([MessageType.Prop, MessageType.ReadIndex, MessageType.TransferLeader]);
+const ENTRY_TYPES: ReadonlySet<unknown> = new Set(Object.values(EntryType));
+/** A member id as node/ids.ts writes it and conf_change.ts accepts it: 1..16 lowercase hex digits. */
+const ID_FORM = /^[0-9a-f]{1,16}$/;
+
+const P_MESSAGES_MAX = limits.peerMessagesPerFrameMax;
+const P_ENTRIES_MAX = limits.peerEntriesPerMessageMax;
+const P_IDS_MAX = limits.peerConfStateIdsMax;
+const P_CONTEXT_MAX = limits.peerContextBytesMax;
+const P_TERM_MAX = limits.peerTermMax;
+
+/** Whether `v` is a member id in the form the wire carries (lowercase hex, at most 16 digits). */
+export function isWireNodeId(v: unknown): v is NodeId {
+  return typeof v === "string" && v.length > 0 && v.length <= 16 && ID_FORM.test(v);
+}
+
+function isIndex(v: unknown): v is Index {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+function isTerm(v: unknown): v is Term {
+  return Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= P_TERM_MAX;
+}
+
+/** A short, throw-free description of an untrusted value for an error message (never its toString). */
+function what(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (typeof v === "number") return String(v);
+  if (typeof v === "string") return `a string of ${v.length}`;
+  return typeof v;
+}
+
+function bad(why: string): never {
+  throw new MessageCodecError(why);
+}
+
+function ids(v: unknown, what_: string): NodeId[] {
+  if (!Array.isArray(v)) bad(`${what_} is ${what(v)}, not an array`);
+  if (v.length > P_IDS_MAX) bad(`${what_} has ${v.length} ids (max ${P_IDS_MAX})`);
+  for (let i = 0; i < v.length; i++) if (!isWireNodeId(v[i])) bad(`${what_}[${i}] is not a member id (${what(v[i])})`);
+  if (new Set(v).size !== v.length) bad(`${what_} lists an id twice`);
+  return v as NodeId[];
+}
+
+function snapshotOf(s: unknown): Snapshot {
+  if (!Array.isArray(s) || s.length !== 5) bad("a snapshot is not [index, term, voters, learners, data]");
+  const [index, term, v, l, data] = s;
+  if (!isIndex(index) || index === 0) bad(`snapshot index is ${what(index)}`);
+  if (!isTerm(term) || term === 0) bad(`snapshot term is ${what(term)}`);
+  const voters = ids(v, "snapshot voters");
+  const learners = ids(l, "snapshot learners");
+  // A snapshot always has a voter (raft refuses to restore one that does not name it anyway).
+  if (voters.length === 0) bad("snapshot has no voters");
+  for (const id of learners) if (voters.includes(id)) bad(`snapshot lists ${id} as voter and learner`);
+  if (!(data instanceof Uint8Array)) bad(`snapshot data is ${what(data)}, not bytes`);
+  const confState: ConfState = { voters, learners };
+  return { metadata: { index, term, confState }, data };
 }
 
 function fromWire(w: unknown): Message {
-  if (!Array.isArray(w) || w.length !== 12) throw new MessageCodecError("a message is not a 12-field array");
-  const type = TYPE_CODES[w[0] as number];
-  if (type === undefined) throw new MessageCodecError(`unknown message type code ${w[0]}`);
-  const ents = w[6];
-  if (!Array.isArray(ents)) throw new MessageCodecError("entries is not an array");
-  const entries: Entry[] = ents.map((e: unknown) => {
-    if (!Array.isArray(e) || e.length !== 4) throw new MessageCodecError("an entry is not [term, index, type, data]");
-    return { term: e[0] as Term, index: e[1] as Index, type: e[2] as EntryType, data: bytes(e[3], "entry data") };
-  });
-  let snapshot: Snapshot | undefined;
-  const s = w[10];
-  if (s !== null && s !== undefined) {
-    if (!Array.isArray(s) || s.length !== 5) throw new MessageCodecError("a snapshot is not [index, term, voters, learners, data]");
-    const confState: ConfState = { voters: (s[2] as NodeId[]).map(String), learners: (s[3] as NodeId[]).map(String) };
-    snapshot = { metadata: { index: s[0] as Index, term: s[1] as Term, confState }, data: bytes(s[4], "snapshot data") };
+  if (!Array.isArray(w) || w.length !== 12) bad(`a message is ${what(w)}, not a 12-field array`);
+  const code = w[0];
+  const type = Number.isInteger(code) ? TYPE_CODES[code as number] : undefined;
+  if (type === undefined) bad(`unknown message type code ${what(code)}`);
+  if (LOCAL_ONLY.has(type)) bad(`${type} is local only and never comes from a peer`);
+  const to = w[1];
+  const from = w[2];
+  if (!isWireNodeId(to)) bad(`${type} to is not a member id (${what(to)})`);
+  if (!isWireNodeId(from)) bad(`${type} from is not a member id (${what(from)})`);
+  if (to === from && !RELAYED.has(type)) bad(`${type} from ${from} to itself`);
+  const term = w[3];
+  const logTerm = w[4];
+  const index = w[5];
+  const commit = w[7];
+  const reject = w[8];
+  const rejectHint = w[9];
+  if (!isTerm(term)) bad(`${type} term is ${what(term)}`);
+  // Term 0 means "local" to raft.ts step(), which then skips every term check: only the relayed
+  // proposals and read requests carry it (raft.ts send() stamps the sender's term on the rest).
+  if ((term === 0) !== (type === MessageType.Prop || type === MessageType.ReadIndex)) {
+    bad(`${type} with term ${term}`);
   }
+  if (!isTerm(logTerm)) bad(`${type} logTerm is ${what(logTerm)}`);
+  if (!isIndex(index)) bad(`${type} index is ${what(index)}`);
+  if (!isIndex(commit)) bad(`${type} commit is ${what(commit)}`);
+  if (typeof reject !== "boolean") bad(`${type} reject is ${what(reject)}, not a boolean`);
+  if (!isIndex(rejectHint)) bad(`${type} rejectHint is ${what(rejectHint)}`);
+
+  const ents = w[6];
+  if (!Array.isArray(ents)) bad(`${type} entries is ${what(ents)}, not an array`);
+  const n = ents.length;
+  if (n > P_ENTRIES_MAX) bad(`${type} has ${n} entries (max ${P_ENTRIES_MAX})`);
+  // An append's entries follow `index` without a gap, in non-decreasing terms from `logTerm` up to
+  // the leader's term: raft_log.ts findConflict/maybeAppend rely on it (a gap trips an assert).
+  const isApp = type === MessageType.App;
+  let prevTerm = logTerm;
+  const entries: Entry[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = ents[i];
+    if (!Array.isArray(e) || e.length !== 4) bad(`${type} entry ${i} is not [term, index, type, data]`);
+    const et = e[0];
+    const ei = e[1];
+    const ety = e[2];
+    const data = e[3];
+    if (!isTerm(et)) bad(`${type} entry ${i} term is ${what(et)}`);
+    if (!isIndex(ei)) bad(`${type} entry ${i} index is ${what(ei)}`);
+    if (!ENTRY_TYPES.has(ety)) bad(`${type} entry ${i} type is ${what(ety)}`);
+    if (!(data instanceof Uint8Array)) bad(`${type} entry ${i} data is ${what(data)}, not bytes`);
+    if (isApp) {
+      if (ei !== index + 1 + i) bad(`MsgApp entry ${i} has index ${ei}, expected ${index + 1 + i}`);
+      if (et < prevTerm || et > term) bad(`MsgApp entry ${ei} has term ${et} outside [${prevTerm}, ${term}]`);
+      prevTerm = et;
+    }
+    entries[i] = { term: et, index: ei, type: ety as EntryType, data };
+  }
+  // An empty proposal trips the leader's assert (etcd panics on it too): a follower never forwards one.
+  if (type === MessageType.Prop && n === 0) bad("MsgProp without entries");
+
+  const s = w[10];
+  let snapshot: Snapshot | undefined;
+  if (s !== null) snapshot = snapshotOf(s);
+  // Only raft.ts maybeSendSnapshot attaches a snapshot, and always to a MsgSnap.
+  if ((snapshot !== undefined) !== (type === MessageType.Snap)) bad(`${type} ${snapshot ? "with" : "without"} a snapshot`);
+
   const ctx = w[11];
-  return {
-    type, to: String(w[1]), from: String(w[2]), term: w[3] as Term, logTerm: w[4] as Term, index: w[5] as Index,
-    entries, commit: w[7] as Index, reject: w[8] === true, rejectHint: w[9] as Index, snapshot,
-    context: ctx === null || ctx === undefined ? undefined : bytes(ctx, "context"),
-  };
+  let context: Uint8Array | undefined;
+  if (ctx !== null) {
+    if (!(ctx instanceof Uint8Array)) bad(`${type} context is ${what(ctx)}, not bytes or null`);
+    if (ctx.length > P_CONTEXT_MAX) bad(`${type} context of ${ctx.length} bytes (max ${P_CONTEXT_MAX})`);
+    context = ctx;
+  }
+  return { type, to, from, term, logTerm, index, entries, commit, reject, rejectHint, snapshot, context };
+}
+
+/**
+ * For the peer port, after decodeMessages: every message a member sends on its own behalf names it
+ * as `from`; only relayed ones (forwarded proposals, read and transfer requests) may name another.
+ * `sender` is the member the connection's handshake announced. Throws MessageCodecError.
+ */
+export function checkSender(msgs: readonly Message[], sender: NodeId): void {
+  for (const m of msgs) {
+    if (m.from !== sender && !RELAYED.has(m.type)) bad(`${m.type} from ${m.from} on a connection from ${sender}`);
+  }
+}
+
+/** Runs a decoding step so that only MessageCodecError ever leaves it, whatever the bytes. */
+function guarded<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof MessageCodecError) throw e;
+    // A validator bug must still cost a connection, not the member (the fuzz tests look for these).
+    throw new MessageCodecError(`internal: ${e instanceof Error ? e.message : "a non-error was thrown"}`);
+  }
+}
+
+function decodeBody(body: Uint8Array, what_: string): unknown {
+  try {
+    return decodeCbor(body);
+  } catch (e) {
+    // Anything: cbor-x throws Errors, RangeErrors (deep nesting, huge lengths) and may throw non-errors.
+    throw new MessageCodecError(`${what_} does not decode as CBOR (${e instanceof Error ? e.message : "?"})`);
+  }
 }
 
 function frame(body: Uint8Array): Uint8Array {
@@ -88,15 +243,19 @@ export function encodeMessages(msgs: readonly Message[]): Uint8Array {
   return frame(encodeCbor(msgs.map((m) => toWire(m, true))));
 }
 
+/**
+ * The messages of one frame body, every field validated (see above). Throws MessageCodecError, and
+ * nothing else, for any bytes that are not such a batch.
+ */
 export function decodeMessages(body: Uint8Array): Message[] {
-  let w: unknown;
-  try {
-    w = decodeCbor(body);
-  } catch (e) {
-    throw new MessageCodecError(`a frame does not decode as CBOR (${(e as Error).message})`);
-  }
-  if (!Array.isArray(w)) throw new MessageCodecError("a frame is not an array of messages");
-  return w.map(fromWire);
+  return guarded(() => {
+    const w = decodeBody(body, "a frame");
+    if (!Array.isArray(w)) bad(`a frame is ${what(w)}, not an array of messages`);
+    if (w.length > P_MESSAGES_MAX) bad(`a frame of ${w.length} messages (max ${P_MESSAGES_MAX})`);
+    const out: Message[] = new Array(w.length);
+    for (let i = 0; i < w.length; i++) out[i] = fromWire(w[i]);
+    return out;
+  });
 }
 
 /** The first frame of a snapshot stream: the MsgSnap without its data, and the data's length. */
@@ -105,17 +264,21 @@ export function encodeSnapshotHeader(m: Message): Uint8Array {
   return frame(encodeCbor([toWire(m, false), m.snapshot.data.length]));
 }
 
+/**
+ * The first frame of a snapshot stream: a valid MsgSnap (its snapshot data empty: it follows in
+ * chunks) and the data's length. Throws MessageCodecError, and nothing else, for any other bytes.
+ */
 export function decodeSnapshotHeader(body: Uint8Array): { message: Message; dataBytes: number } {
-  let w: unknown;
-  try {
-    w = decodeCbor(body);
-  } catch (e) {
-    throw new MessageCodecError(`a snapshot header does not decode (${(e as Error).message})`);
-  }
-  if (!Array.isArray(w) || w.length !== 2 || typeof w[1] !== "number") throw new MessageCodecError("bad snapshot header");
-  const message = fromWire(w[0]);
-  if (!message.snapshot) throw new MessageCodecError("snapshot header without a snapshot");
-  return { message, dataBytes: w[1] };
+  return guarded(() => {
+    const w = decodeBody(body, "a snapshot header");
+    if (!Array.isArray(w) || w.length !== 2) bad(`a snapshot header is ${what(w)}, not [message, dataBytes]`);
+    const dataBytes = w[1];
+    if (!isIndex(dataBytes)) bad(`snapshot header dataBytes is ${what(dataBytes)}`);
+    const message = fromWire(w[0]);
+    if (message.type !== MessageType.Snap) bad(`a snapshot header carries ${message.type}`);
+    if (message.snapshot!.data.length !== 0) bad("a snapshot header carries snapshot data");
+    return { message, dataBytes };
+  });
 }
 
 /** A raw chunk frame of snapshot data. */
@@ -127,6 +290,12 @@ export function encodeChunk(data: Uint8Array): Uint8Array {
 export class FrameReader {
   #buf = new Uint8Array(64 * 1024);
   #len = 0;
+  readonly #maxFrameBytes: number;
+
+  /** maxFrameBytes: a frame announcing more is refused before any of it is buffered. */
+  constructor(maxFrameBytes: number = frameBytesMax) {
+    this.#maxFrameBytes = maxFrameBytes;
+  }
 
   /** Adds bytes; returns every frame body now complete. Throws MessageCodecError on an oversized frame. */
   push(chunk: Uint8Array): Uint8Array[] {
@@ -143,7 +312,7 @@ export class FrameReader {
     let off = 0;
     while (this.#len - off >= 4) {
       const n = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
-      if (n > frameBytesMax) throw new MessageCodecError(`a frame of ${n} bytes exceeds ${frameBytesMax}`);
+      if (n > this.#maxFrameBytes) throw new MessageCodecError(`a frame of ${n} bytes exceeds ${this.#maxFrameBytes}`);
       if (this.#len - off - 4 < n) break;
       // A copy: entries decoded from the body outlive this buffer.
       out.push(b.slice(off + 4, off + 4 + n));
