@@ -56,6 +56,23 @@ export const limits = Object.freeze({
   requestBodyBytesMax: 4 * 1024 * 1024,
 
   // --- the peer port: what one peer (or anything that reaches the port) may cost a member ---
+  // Shapes of what one frame may hold (log/message_codec.ts refuses a frame that exceeds one).
+  /** Messages in one peer frame. A sender's batch is one Ready's messages to one peer: hundreds, not tens of thousands. */
+  peerMessagesPerFrameMax: 65_536,
+  /**
+   * Entries in one peer message. An append holds at most appendBytesMax of entry data, but empty
+   * entries (leader no-ops) count 0 bytes there, so the bound is generous rather than tight.
+   */
+  peerEntriesPerMessageMax: 1024 * 1024,
+  /** Ids in a snapshot's voters, and again in its learners (etcd has no cap; clusters hold a handful). */
+  peerConfStateIdsMax: 4096,
+  /** Bytes of a message's context (read request ids, the leadership-transfer marker: tens of bytes). */
+  peerContextBytesMax: 64 * 1024,
+  /**
+   * Largest term a peer may send. Headroom below 2^53 so that term + 1 stays an exact integer for
+   * ever: a forged huge term still forces elections, but cannot push terms past what the wire carries.
+   */
+  peerTermMax: 2 ** 52,
 
   // --- the client port: connections, timeouts and bodies ---
 
