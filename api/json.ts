@@ -7,7 +7,7 @@
 // byte, "\ufffd", and everything else (a genuine U+FFFD included) as Go writes it.
 // Must not do I/O or read a clock; must not know HTTP (status codes and headers live elsewhere).
 
-import type { KvEvent, KvNode } from "../projections/kv.ts";
+import { type KvError, type KvEvent, kvGetInto, type KvListingSink, type KvNode, type KvState } from "../projections/kv.ts";
 import { KV_BYTE_ESCAPE_CODE, kvEscapedByte, kvEscapeText } from "../projections/kv_bytes.ts";
 
 // Characters Go escapes or we must repair: controls, quote, backslash, <, >, &, U+2028/9,
@@ -195,50 +195,234 @@ export function stripKeysPrefix(path: string): string {
   return path.charCodeAt(0) === 0x2f && path.charCodeAt(1) === 0x31 ? path.slice(2) : path;
 }
 
+/** Where NodeJsonWriter writes: JSON text (as it goes out) and store strings as JSON literals. */
+interface JsonOut {
+  text(t: string): void;
+  literal(s: string): void;
+}
+
+/** Into one string (events, small replies, the offline tools). */
+class StringOut implements JsonOut {
+  out = "";
+  text(t: string): void {
+    this.out += t;
+  }
+  literal(s: string): void {
+    this.out += goJsonString(s);
+  }
+}
+
+let utf8: TextEncoder | undefined;
+
 /**
- * A v2 node object in etcd's field order with every empty field omitted (NodeExtern's
- * omitempty tags): key, value, dir, expiration, ttl, nodes, modifiedIndex, createdIndex. Keys
- * come in as internal paths and leave with "/1" stripped, so the root ("/1") has no key.
+ * Straight into UTF-8 chunks of `chunkBytes`: a large listing's bytes without first building one
+ * string of it (V8 joins the pieces of a concatenated string and the runtime encodes it again:
+ * 3-4x the time, and the string and the bytes alive at once). ASCII is copied byte by byte; the
+ * rest of a string from its first non-ASCII character goes through TextEncoder (goJsonString
+ * leaves well-formed text, so its UTF-8 is what Go writes).
  */
-export function nodeJson(node: KvNode): string {
-  let out = "{";
-  let sep = "";
-  if (node.key !== undefined) {
-    const key = stripKeysPrefix(node.key);
-    if (key !== "") {
-      out += '"key":' + goJsonString(key);
+export class ByteChunks implements JsonOut {
+  readonly chunks: Uint8Array[] = [];
+  readonly #chunkBytes: number;
+  #buf: Uint8Array;
+  #pos = 0;
+  /** Bytes in the finished chunks and the current one. */
+  get bytes(): number {
+    let n = this.#pos;
+    for (const c of this.chunks) n += c.length;
+    return n;
+  }
+
+  constructor(chunkBytes = 64 * 1024) {
+    this.#chunkBytes = chunkBytes;
+    this.#buf = new Uint8Array(chunkBytes);
+  }
+
+  text(t: string): void {
+    const n = t.length;
+    // At most 3 bytes per UTF-16 unit.
+    if (this.#pos + 3 * n > this.#buf.length) this.#grow(3 * n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < n; i++) {
+      const c = t.charCodeAt(i);
+      if (c >= 0x80) {
+        utf8 ??= new TextEncoder();
+        pos += utf8.encodeInto(i === 0 ? t : t.slice(i), buf.subarray(pos)).written;
+        break;
+      }
+      buf[pos++] = c;
+    }
+    this.#pos = pos;
+  }
+
+  literal(s: string): void {
+    if (NEEDS_ESCAPE.test(s)) {
+      this.text(goJsonString(s));
+      return;
+    }
+    this.text('"');
+    this.text(s);
+    this.text('"');
+  }
+
+  /** Starts a new chunk with room for `need` bytes. */
+  #grow(need: number): void {
+    if (this.#pos > 0) this.chunks.push(this.#buf.subarray(0, this.#pos));
+    this.#buf = new Uint8Array(need > this.#chunkBytes ? need : this.#chunkBytes);
+    this.#pos = 0;
+  }
+
+  /** Closes the last chunk; returns every chunk. */
+  end(): Uint8Array[] {
+    if (this.#pos > 0) this.chunks.push(this.#buf.subarray(0, this.#pos));
+    this.#buf = new Uint8Array(0);
+    this.#pos = 0;
+    return this.chunks;
+  }
+}
+
+/**
+ * Writes v2 node objects in etcd's field order with every empty field omitted (NodeExtern's
+ * omitempty tags): key, value, dir, expiration, ttl, nodes, modifiedIndex, createdIndex. Keys
+ * come in as internal paths and leave with "/1" stripped, so the root ("/1") has no key. Fed
+ * node by node in pre-order (a KvListingSink), it never recurses: a listing nests as deep as the
+ * store does, and one recursion per level overflowed the JS stack on a 9,000-deep key (a 500 on
+ * every listing above it).
+ */
+export class NodeJsonWriter implements KvListingSink {
+  readonly #out: JsonOut;
+  #comma = false;
+  /** What each open node writes after its children: "]", its indexes and "}". */
+  readonly #tails: string[] = [];
+  /** A node with an expiration was written: the bytes depend on the time of the read (its ttl). */
+  timed = false;
+
+  constructor(out: JsonOut) {
+    this.#out = out;
+  }
+
+  node(
+    key: string | undefined,
+    value: string | undefined,
+    dir: boolean,
+    expirationMs: number | undefined,
+    ttl: number,
+    modifiedIndex: number,
+    createdIndex: number,
+    opens: boolean,
+  ): void {
+    const o = this.#out;
+    let sep = "";
+    o.text(this.#comma ? ",{" : "{");
+    if (key !== undefined) {
+      const k = stripKeysPrefix(key);
+      if (k !== "") {
+        o.text('"key":');
+        o.literal(k);
+        sep = ",";
+      }
+    }
+    if (value !== undefined) {
+      o.text(sep + '"value":');
+      o.literal(value);
       sep = ",";
     }
+    let t = "";
+    if (dir) {
+      t += sep + '"dir":true';
+      sep = ",";
+    }
+    if (expirationMs !== undefined) {
+      this.timed = true;
+      t += sep + '"expiration":"' + rfc3339NanoFromMs(expirationMs) + '"';
+      sep = ",";
+    }
+    if (ttl !== 0) {
+      t += sep + '"ttl":' + ttl;
+      sep = ",";
+    }
+    if (opens) {
+      t += sep + '"nodes":[';
+      sep = ",";
+    }
+    let tail = "";
+    if (modifiedIndex) {
+      tail += sep + '"modifiedIndex":' + modifiedIndex;
+      sep = ",";
+    }
+    if (createdIndex) tail += sep + '"createdIndex":' + createdIndex;
+    tail += "}";
+    if (opens) {
+      this.#tails.push("]" + tail);
+      this.#comma = false;
+      o.text(t);
+    } else {
+      this.#comma = true;
+      o.text(t + tail);
+    }
   }
-  if (node.value !== undefined) {
-    out += sep + '"value":' + goJsonString(node.value);
-    sep = ",";
+
+  close(): void {
+    this.#comma = true;
+    this.#out.text(this.#tails.pop()!);
   }
-  if (node.dir === true) {
-    out += sep + '"dir":true';
-    sep = ",";
+}
+
+/** Feeds a KvNode tree to `w` in pre-order with an explicit stack (no recursion). */
+function writeNodeTree(w: NodeJsonWriter, top: KvNode): void {
+  const stack: KvNode[][] = [[top]];
+  const pos: number[] = [0];
+  while (stack.length > 0) {
+    const last = stack.length - 1;
+    const level = stack[last];
+    const i = pos[last];
+    if (i >= level.length) {
+      stack.pop();
+      pos.pop();
+      if (stack.length > 0) w.close();
+      continue;
+    }
+    pos[last] = i + 1;
+    const n = level[i];
+    const kids = n.nodes;
+    const opens = kids !== undefined && kids.length > 0;
+    w.node(n.key, n.value, n.dir === true, n.expirationMs, n.ttl ?? 0, n.modifiedIndex, n.createdIndex, opens);
+    if (opens) {
+      stack.push(kids);
+      pos.push(0);
+    }
   }
-  if (node.expirationMs !== undefined) {
-    out += sep + '"expiration":"' + rfc3339NanoFromMs(node.expirationMs) + '"';
-    sep = ",";
-  }
-  if (node.ttl !== undefined && node.ttl !== 0) {
-    out += sep + '"ttl":' + node.ttl;
-    sep = ",";
-  }
-  const nodes = node.nodes;
-  if (nodes !== undefined && nodes.length > 0) {
-    out += sep + '"nodes":[';
-    for (let i = 0; i < nodes.length; i++) out += (i === 0 ? "" : ",") + nodeJson(nodes[i]);
-    out += "]";
-    sep = ",";
-  }
-  if (node.modifiedIndex) {
-    out += sep + '"modifiedIndex":' + node.modifiedIndex;
-    sep = ",";
-  }
-  if (node.createdIndex) out += sep + '"createdIndex":' + node.createdIndex;
-  return out + "}";
+}
+
+/** A v2 node object (see NodeJsonWriter) as one string. */
+export function nodeJson(node: KvNode): string {
+  const out = new StringOut();
+  writeNodeTree(new NodeJsonWriter(out), node);
+  return out.out;
+}
+
+/**
+ * A get's event JSON, {"action":"get","node":...}\n, written straight from the store (no KvNode
+ * tree) as UTF-8 chunks of about `chunkBytes`, or the store's error. `timed`: some node has an
+ * expiration, so the same read a moment later may differ (its ttl).
+ */
+export function kvListingJson(
+  state: KvState,
+  path: string,
+  recursive: boolean,
+  sorted: boolean,
+  nowMs: number,
+  chunkBytes = 64 * 1024,
+): { chunks: Uint8Array[]; bytes: number; timed: boolean } | KvError {
+  const out = new ByteChunks(chunkBytes);
+  const w = new NodeJsonWriter(out);
+  out.text('{"action":"get","node":');
+  const err = kvGetInto(state, path, { recursive, sorted }, nowMs, w);
+  if (err !== undefined) return err;
+  out.text("}\n");
+  const bytes = out.bytes;
+  return { chunks: out.end(), bytes, timed: w.timed };
 }
 
 /**

@@ -52,6 +52,20 @@ export class EventHistory {
   }
 
   /**
+   * Whether any event in (sinceIndex, currentIndex] is at `path`, under it or at an ancestor of
+   * it (refreshes included: they change a TTL); true when the ring does not hold them all.
+   */
+  touchedSince(path: string, sinceIndex: number, currentIndex: number): boolean {
+    if (this.#size === 0 || sinceIndex + 1 < this.oldestIndex || this.newestIndex !== currentIndex) return true;
+    const under = path === "/" ? "/" : path + "/";
+    for (let i = sinceIndex + 1 - this.oldestIndex; i < this.#size; i++) {
+      const k = this.#ring[(this.#front + i) % this.capacity]!.node.key ?? "/";
+      if (k === path || k.startsWith(under) || path.startsWith(k === "/" ? "/" : k + "/")) return true;
+    }
+    return false;
+  }
+
+  /**
    * The first non-refresh event at or after `sinceIndex` that a watch on `key` matches (§6).
    * The caller has checked sinceIndex >= oldestIndex. Matches: the key itself; with `recursive`,
    * keys under `key + "/"`; and deletes/expires of a directory whose key is a plain string

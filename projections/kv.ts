@@ -735,6 +735,115 @@ export function kvGet(state: KvState, path: string, opts: { recursive: boolean; 
 }
 
 /**
+ * Receives a listing node by node, in pre-order, so api/ can write a large listing's JSON without
+ * the intermediate KvNode tree (100,000 children are 100,000 objects). `opens` says the node's
+ * visible children follow, ended by one close(); otherwise the node is complete.
+ */
+export interface KvListingSink {
+  node(
+    key: string | undefined,
+    value: string | undefined,
+    dir: boolean,
+    expirationMs: number | undefined,
+    ttl: number,
+    modifiedIndex: number,
+    createdIndex: number,
+    opens: boolean,
+  ): void;
+  close(): void;
+}
+
+function visibleChildren(n: TreeNode, sorted: boolean): TreeNode[] {
+  const kids: TreeNode[] = [];
+  for (const c of (n.data as Children).values()) if (c.name.charCodeAt(0) !== 95 /* _ */) kids.push(c);
+  // Siblings share their parent's path, so ordering names orders keys.
+  if (sorted) kids.sort((a, b) => compareUtf8(a.name, b.name));
+  return kids;
+}
+
+function sinkNode(sink: KvListingSink, n: TreeNode, path: string, nowMs: number, opens: boolean): void {
+  const d = n.data;
+  const file = typeof d === "string";
+  const t = n.ttl;
+  sink.node(
+    n.parent === null ? undefined : path,
+    file ? d : undefined,
+    !file,
+    t === null ? undefined : t.expirationMs,
+    t === null ? 0 : ttlSeconds(t.expirationMs, nowMs),
+    n.modifiedIndex,
+    n.createdIndex,
+    opens,
+  );
+}
+
+/**
+ * kvGet's node handed to `sink` instead of built (same nodes, same order, same fields), or the
+ * error. Synchronous, so the listing is one state of the store. Iterative: an explicit stack of
+ * directories, so depth costs heap, never the JS stack.
+ */
+export function kvGetInto(
+  state: KvState,
+  path: string,
+  opts: { recursive: boolean; sorted: boolean },
+  nowMs: number,
+  sink: KvListingSink,
+): KvError | undefined {
+  path = cleanPath(path);
+  const top = internalGet(state, path);
+  if (isError(top)) return top;
+  if (typeof top.data === "string") {
+    sinkNode(sink, top, path, nowMs, false);
+    return undefined;
+  }
+  const topKids = visibleChildren(top, opts.sorted);
+  sinkNode(sink, top, path, nowMs, topKids.length > 0);
+  if (topKids.length === 0) return undefined;
+  const kidsStack: TreeNode[][] = [topKids];
+  const posStack: number[] = [0];
+  const pathStack: string[] = [path];
+  while (kidsStack.length > 0) {
+    const last = kidsStack.length - 1;
+    const kids = kidsStack[last];
+    const i = posStack[last];
+    if (i >= kids.length) {
+      kidsStack.pop();
+      posStack.pop();
+      pathStack.pop();
+      sink.close();
+      continue;
+    }
+    posStack[last] = i + 1;
+    const c = kids[i];
+    const cp = joinPath(pathStack[last], c.name);
+    if (opts.recursive && typeof c.data !== "string") {
+      const grandKids = visibleChildren(c, opts.sorted);
+      const opens = grandKids.length > 0;
+      sinkNode(sink, c, cp, nowMs, opens);
+      if (opens) {
+        kidsStack.push(grandKids);
+        posStack.push(0);
+        pathStack.push(cp);
+      }
+    } else {
+      sinkNode(sink, c, cp, nowMs, false);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether a write after `sinceIndex` may have changed what a read of `path` shows: an event at
+ * the path, under it, or at an ancestor (a removed parent); true also when the history no longer
+ * reaches back to `sinceIndex` (unknown). Lets api/ share one encoding of a large listing between
+ * reads at different indexes while nothing under it changed.
+ */
+export function kvChangedSince(state: KvState, path: string, sinceIndex: number): boolean {
+  if (sinceIndex === state.currentIndex) return false;
+  return state.history.touchedSince(cleanPath(path), sinceIndex, state.currentIndex);
+}
+
+/**
  * The first history event at or after `sinceIndex` that a watch on `path` matches (§6), an
  * error 401 when `sinceIndex` is older than the history (index = current index), or undefined
  * when the watch must wait for live events. A `sinceIndex` of 0 means current + 1.

@@ -13,6 +13,7 @@ import {
   rfc3339NanoFromMs,
   utf8ByteLength,
 } from "../../api/json.ts";
+import type { KvNode } from "../../projections/kv.ts";
 
 const s = suite("api/json");
 
@@ -114,6 +115,46 @@ s("etcdErrorJson() and messageJson() write etcd's error shapes", () => {
   assert.is(etcdErrorJson(102, "Not a file", undefined, 43), '{"errorCode":102,"message":"Not a file","index":43}\n');
   assert.is(etcdErrorJson(101, "Compare failed", "[wrong != three]", 31), '{"errorCode":101,"message":"Compare failed","cause":"[wrong != three]","index":31}\n');
   assert.is(messageJson("not current leader"), '{"message":"not current leader"}');
+});
+
+s("nodeJson() and eventJson() write a 100,000-deep tree without recursion (issue 12, attack 5)", () => {
+  // Short keys keep the output linear in the depth; the store's real keys grow with it.
+  const depth = 100_000;
+  const top: KvNode = { key: "/1/t", dir: true, modifiedIndex: 5, createdIndex: 5 };
+  let at = top;
+  for (let i = 0; i < depth; i++) {
+    const n: KvNode = i === depth - 1 ? { key: "/1/x", value: "v", modifiedIndex: 7, createdIndex: 6 } : { key: "/1/d", dir: true, modifiedIndex: 3, createdIndex: 3 };
+    at.nodes = [n];
+    at = n;
+  }
+  const json = eventJson({ action: "get", node: top, index: 9 });
+  const inner = '{"key":"/x","value":"v","modifiedIndex":7,"createdIndex":6}';
+  assert.ok(json.startsWith('{"action":"get","node":{"key":"/t","dir":true,"nodes":[{"key":"/d","dir":true,"nodes":['));
+  assert.ok(json.includes("[" + inner + "]"));
+  assert.ok(json.endsWith('],"modifiedIndex":3,"createdIndex":3}],"modifiedIndex":5,"createdIndex":5}}\n'));
+  let open = 0;
+  for (let i = json.indexOf('"nodes":['); i >= 0; i = json.indexOf('"nodes":[', i + 1)) open++;
+  assert.is(open, depth);
+  assert.is(nodeJson(top), json.slice('{"action":"get","node":'.length, -2));
+});
+
+s("nodeJson() of a listing: siblings, empty dirs, TTLs and zero indexes as before", () => {
+  const n: KvNode = {
+    dir: true,
+    modifiedIndex: 0,
+    createdIndex: 0,
+    nodes: [
+      { key: "/1/a", value: "x", expirationMs: Date.UTC(2026, 0, 1), ttl: 5, modifiedIndex: 4, createdIndex: 4 },
+      { key: "/1/d", dir: true, modifiedIndex: 5, createdIndex: 5, nodes: [{ key: "/1/d/e", dir: true, modifiedIndex: 6, createdIndex: 6 }] },
+      { key: "/1/f", value: "", modifiedIndex: 7, createdIndex: 7 },
+    ],
+  };
+  assert.is(
+    nodeJson(n),
+    '{"dir":true,"nodes":[{"key":"/a","value":"x","expiration":"2026-01-01T00:00:00Z","ttl":5,"modifiedIndex":4,"createdIndex":4},' +
+      '{"key":"/d","dir":true,"nodes":[{"key":"/d/e","dir":true,"modifiedIndex":6,"createdIndex":6}],"modifiedIndex":5,"createdIndex":5},' +
+      '{"key":"/f","value":"","modifiedIndex":7,"createdIndex":7}]}',
+  );
 });
 
 s.run();
