@@ -1,6 +1,7 @@
 // The native cluster status endpoint, GET /v1/cluster/status: this member's Raft view (id, name,
 // term, leader, commit/applied/snapshot index, first/last log index, log bytes on disk) as one
-// JSON object, plus on the leader every member's replication progress, for operators and the bench. Must not do I/O: it only renders deps.status().
+// JSON object, plus on the leader every member's replication progress and the peer port's abuse
+// counters, for operators and the bench. Must not do I/O: it only renders deps.status().
 
 import type { ApiDeps, MemberInfo, RaftStatus } from "./deps.ts";
 import { errorResponse, baseHeaders, reply } from "./http.ts";
@@ -22,6 +23,8 @@ export interface ClusterStatusJson {
   logBytesOnDisk: number;
   /** The members, each with the leader's view of its log when this member leads. */
   members: { id: string; name: string; peerURLs: string[]; clientURLs: string[]; match?: number; next?: number; progress?: string }[];
+  /** The peer port: what it refused (by reason) and what it holds now (connections, buffered bytes). */
+  peer?: Record<string, number>;
 }
 
 export function clusterStatusJson(st: RaftStatus, members: readonly MemberInfo[] = []): ClusterStatusJson {
@@ -45,6 +48,7 @@ export function clusterStatusJson(st: RaftStatus, members: readonly MemberInfo[]
         ...(p ? { match: p.match, next: p.next, progress: p.state } : {}),
       };
     }),
+    ...(st.peer ? { peer: { ...st.peer } } : {}),
   };
 }
 

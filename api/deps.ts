@@ -35,6 +35,8 @@ export interface RaftStatus {
   readonly sendAppendRequestCnt: number;
   /** On the leader: each member's replication progress (state is "StateProbe", "StateReplicate" or "StateSnapshot"). */
   readonly progress?: Readonly<Record<NodeId, { match: Index; next: Index; state: string }>>;
+  /** The peer port's counters (refused handshakes, dropped connections by reason, bytes refused) and what it holds now. */
+  readonly peer?: Readonly<Record<string, number>>;
 }
 
 /** Per-operation success/failure counters, as etcd's /v2/stats/store reports them (kept by api/). */

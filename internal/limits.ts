@@ -56,6 +56,45 @@ export const limits = Object.freeze({
   requestBodyBytesMax: 4 * 1024 * 1024,
 
   // --- the peer port: what one peer (or anything that reaches the port) may cost a member ---
+  /**
+   * One budget, in bytes, for everything the peer port buffers at once across all its connections:
+   * frames being reassembled and snapshot data being received. Reserved from the ANNOUNCED size (a
+   * frame's 4-byte length, a snapshot header's data length) before any byte is buffered; a
+   * connection whose announcement does not fit is dropped. One largest snapshot (one is received at
+   * a time, its buffer grows as chunks arrive) plus the frames' share, peerFramesBytesMax.
+   */
+  peerReceiveBytesMax: 1024 * 1024 * 1024 + 64 * 1024 * 1024,
+  /**
+   * Of peerReceiveBytesMax, what frames being reassembled may hold across all connections at once.
+   * A legitimate member has at most one frame (about peerFrameBytesTarget) in reassembly per stream.
+   */
+  peerFramesBytesMax: 64 * 1024 * 1024,
+  /**
+   * Largest frame the peer port reassembles, in bytes. The sender (node/transport.ts) cuts a batch
+   * into frames of about peerFrameBytesTarget; one message is at most an append of 1 MiB plus one
+   * entry (a value of 1.5 MiB and its key), so 16 MiB is ample headroom.
+   */
+  peerFrameBytesMax: 16 * 1024 * 1024,
+  /** A batch of messages for one peer and channel is cut into frames of about this many bytes. */
+  peerFrameBytesTarget: 4 * 1024 * 1024,
+  /** Connections the peer listener holds at once; more are answered `ERR too many connections` / 503 and closed (etcd: no cap). */
+  peerConnectionsMax: 128,
+  /** A connection must send its first line (the Raft handshake) within this many ms. */
+  peerHandshakeTimeoutMs: 5000,
+  /** An HTTP request on the peer port (/members, /version, /health) must send its head within this many ms. */
+  peerHttpHeaderTimeoutMs: 5000,
+  /**
+   * A Raft stream on which nothing arrives for this long is closed by the receiver (etcd: 5 s read
+   * timeout on its streams, which carry a link heartbeat). Senders keep idle streams alive with an
+   * empty frame every peerStreamKeepaliveMs, so only a dead or abusive sender hits this.
+   */
+  peerStreamIdleTimeoutMs: 30_000,
+  /** A sender writes an empty frame on a stream that carried nothing for this long (etcd: 5 s / 3). */
+  peerStreamKeepaliveMs: 5000,
+  /** One warning per sender and reason per this many ms on the peer port; the rest are only counted. */
+  peerWarnIntervalMs: 10_000,
+  /** After an accept error (EMFILE, ENFILE) the peer listener logs again only after this many ms. */
+  peerAcceptErrorLogIntervalMs: 10_000,
   // Shapes of what one frame may hold (log/message_codec.ts refuses a frame that exceeds one).
   /** Messages in one peer frame. A sender's batch is one Ready's messages to one peer: hundreds, not tens of thousands. */
   peerMessagesPerFrameMax: 65_536,
@@ -73,6 +112,7 @@ export const limits = Object.freeze({
    * ever: a forged huge term still forces elections, but cannot push terms past what the wire carries.
    */
   peerTermMax: 2 ** 52,
+
 
   // --- the client port: connections, timeouts and bodies ---
 

@@ -35,7 +35,7 @@ import { decodeSnapshot, encodeSnapshot } from "../projections/snapshot.ts";
 import { encodeConfChangeContext, type MemberCommand, memberCommandOfConfChange, type MembersState } from "../projections/members.ts";
 import type { Config } from "./config.ts";
 import { clusterIdFor, memberIdFor, newMemberIdFor } from "./ids.ts";
-import type { PeerHttpResponse, PeerServerHandler } from "./peer_server.ts";
+import { type PeerHttpResponse, PeerPortState, type PeerServerHandler } from "./peer_server.ts";
 import { Transport } from "./transport.ts";
 import { withRepairHint } from "./repair_advice.ts";
 import type { Logger } from "./logger.ts";
@@ -174,6 +174,8 @@ export class Node implements ApiDeps {
   readonly #ownEnvelopes = new WeakMap<Uint8Array, Envelope<Command>>();
   /** The index of the empty entry this member appended when it became leader. */
   #leaderFirstIndex = 0;
+  /** What the peer port refused and holds (shared by every peer listener; shown in status()). */
+  readonly #peerPort = new PeerPortState();
 
   private constructor(
     opts: NodeOptions,
@@ -207,6 +209,8 @@ export class Node implements ApiDeps {
       sendDeadlineMs: Math.max(500, cfg.electionTimeoutMs),
       queueBytesMax: limits.peerQueueBytesMax,
       snapshotChunkBytes: limits.snapshotChunkBytes,
+      keepaliveMs: limits.peerStreamKeepaliveMs,
+      frameBytesTarget: limits.peerFrameBytesTarget,
       handler: {
         onUnreachable: (peer) => {
           const f = this.#followers.get(peer);
@@ -527,6 +531,7 @@ export class Node implements ApiDeps {
       recvAppendRequestCnt: this.#recvAppendCount,
       sendAppendRequestCnt: this.#sendAppendCount,
       progress,
+      peer: this.#peerPort.json(),
     };
   }
 
@@ -557,11 +562,52 @@ export class Node implements ApiDeps {
         if (to !== this.#id.memberId) return `this is member ${this.#id.memberId}, not ${to}`;
         if (this.#membersState().removed.has(from)) return `removed member: ${from} was removed from the cluster`;
         if (this.#stopped) return "member stopped";
+        if (!this.#knownSender(from)) return `sender not found: ${from} is not a member of cluster ${this.#id.clusterId} here`;
+        return undefined;
+      },
+      refuseSnapshot: (m) => {
+        // Useless snapshots are refused before their data is read: one from an older term, or one
+        // in this member's term from anyone but the leader it follows (or to it, when it leads).
+        const r = this.#raw.raft;
+        if (m.term < r.term) return `snapshot of term ${m.term} is older than this member's term ${r.term}`;
+        if (m.term === r.term && r.state === StateType.Leader) return `this member leads term ${r.term}`;
+        if (m.term === r.term && this.#lead !== "" && m.from !== this.#lead) return `${m.from} does not lead term ${r.term}`;
         return undefined;
       },
       onMessages: (msgs) => this.#onPeerMessages(msgs),
       http: (_method, path) => this.#peerHttp(path),
+      port: this.#peerPort,
     };
+  }
+
+  /**
+   * Whether `from` may open a Raft stream here: a voter or learner, a member of the projection (or
+   * of the creation-time list before it has any), a member being added by a conf change this member
+   * holds but has not applied yet, or anyone not removed while this member knows no leader (a
+   * lagging member may not even hold the entry that added a new leader: refusing it then would cut
+   * it off for good; etcd takes such messages through its pipeline handler).
+   */
+  #knownSender(from: NodeId): boolean {
+    if (from === this.#id.memberId) return false;
+    if (this.#confState.voters.includes(from) || this.#confState.learners.includes(from)) return true;
+    const st = this.#membersState();
+    if (st.members.size > 0 ? st.members.has(from) : this.#id.members.some((m) => m.id === from)) return true;
+    if (this.#lead === "") return true;
+    const log = this.#raw.raft.raftLog;
+    const last = log.lastIndex();
+    // The newest entries only: a sender must not make this member read its whole log.
+    const lo = Math.max(this.#applied + 1, last - 4095, log.firstIndex());
+    if (lo > last) return false;
+    try {
+      for (const e of log.slice(lo, last + 1, Infinity)) {
+        if (e.type !== EntryType.ConfChange) continue;
+        const cc = decodeConfChange(e.data);
+        if (cc.nodeId === from && (cc.type === ConfChangeType.AddNode || cc.type === ConfChangeType.AddLearnerNode)) return true;
+      }
+    } catch {
+      return false; // compacted meanwhile: the member is not being added by anything this member holds
+    }
+    return false;
   }
 
   #peerHttp(path: string): PeerHttpResponse {

@@ -56,7 +56,7 @@ export async function startMember(config: Config, runtime: Runtime, logger: Logg
   try {
     // Peers first: the other members may be waiting for this one to elect a leader.
     for (const u of config.listenPeerUrls) {
-      peerServers.push(await startPeerServer(u.hostname, Number(u.port), node.peerHandler(), logger, limits.snapshotBytesMax));
+      peerServers.push(await startPeerServer(u.hostname, Number(u.port), node.peerHandler(), logger));
     }
     // A single member elects itself at once; serve clients only when it has applied its log, so a
     // read after a restart sees every acknowledged write. Members of a cluster serve at once and

@@ -1,9 +1,11 @@
 // The sending half of the peer transport: long-lived TCP connections from this member to each peer,
 // one per channel so heartbeats and votes ("msg") never queue behind appends ("app"), and one short
 // connection per snapshot ("snap", streamed in chunks). Every Ready's messages for a peer and
-// channel go out as one frame (log/message_codec.ts), written without waiting for the previous one
-// (pipelining). Queues are bounded in bytes, every write has a deadline, and a lost connection is
-// dialled again with exponential backoff. peer_server.ts is the receiving half.
+// channel go out as one frame (log/message_codec.ts; cut into frames of about frameBytesTarget, which
+// the receiver bounds), written without waiting for the previous one (pipelining). Queues are bounded
+// in bytes, every write has a deadline, a stream idle for keepaliveMs carries an empty frame (the
+// receiver closes streams silent for longer than its idle timeout), and a lost connection is dialled
+// again with exponential backoff. peer_server.ts is the receiving half.
 // Must not step the Raft core or decide anything about Raft: it reports to its handler.
 
 import net from "node:net";
@@ -36,6 +38,10 @@ export interface TransportOptions {
   readonly queueBytesMax: number;
   /** Snapshot stream chunk size in bytes. */
   readonly snapshotChunkBytes: number;
+  /** A stream that carried nothing for this long gets an empty frame, so the receiver never sees it idle. */
+  readonly keepaliveMs: number;
+  /** A batch is cut into frames of about this many bytes (one message bigger than this goes alone). */
+  readonly frameBytesTarget: number;
 }
 
 export interface PeerStats {
@@ -53,6 +59,35 @@ const SNAPSHOT_INTERVAL_MS = 500;
 
 export function handshakeLine(channel: string, from: NodeId, to: NodeId, cluster: string): string {
   return `CPRAFT/1 ${channel} ${from} ${to} ${cluster}\n`;
+}
+
+/** The keepalive: an empty batch (the receiver hands nothing to Raft). */
+const KEEPALIVE = encodeMessages([]);
+
+/** About how many bytes a message takes in a frame (its entries' data plus a generous overhead). */
+function messageBytesEstimate(m: Message): number {
+  let n = 64 + (m.context?.length ?? 0);
+  for (const e of m.entries) n += 32 + e.data.length;
+  return n;
+}
+
+/** Cuts a batch into runs of about targetBytes each, in order (a message over the target alone). */
+export function splitBatch(msgs: readonly Message[], targetBytes: number): Message[][] {
+  const out: Message[][] = [];
+  let cur: Message[] = [];
+  let bytes = 0;
+  for (const m of msgs) {
+    const n = messageBytesEstimate(m);
+    if (cur.length > 0 && bytes + n > targetBytes) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(m);
+    bytes += n;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }
 
 /** host and port of a peer URL like http://10.0.0.1:2380 */
@@ -122,6 +157,8 @@ class Stream {
   backoffMs = 0;
   /** When the socket's queue last became non-empty without draining since (0: empty). */
   stuckSinceMs = 0;
+  /** When a frame (or a keepalive) was last written on the socket. */
+  lastWriteMs = 0;
   readonly channel: Channel;
   constructor(channel: Channel) {
     this.channel = channel;
@@ -209,7 +246,7 @@ export class Transport {
       const [to, ch] = k.split("\u0000") as [NodeId, Channel];
       const p = this.#peers.get(to);
       if (!p) continue; // not a member (any more): nothing to send to
-      this.#write(p, p.streams[ch], encodeMessages(g), g);
+      for (const part of splitBatch(g, this.#o.frameBytesTarget)) this.#write(p, p.streams[ch], encodeMessages(part), part);
     }
   }
 
@@ -226,6 +263,7 @@ export class Transport {
     if (sock) {
       if (sock.writableLength + frame.length > this.#o.queueBytesMax) return this.#dropped(p, s, msgs);
       sock.write(frame);
+      s.lastWriteMs = Date.now();
       if (sock.writableLength > 0 && s.stuckSinceMs === 0) s.stuckSinceMs = Date.now();
       p.stats.sentFrames++;
       p.stats.sentMessages += msgs.length;
@@ -260,6 +298,7 @@ export class Transport {
         s.socket = sock;
         s.backoffMs = 0;
         s.stuckSinceMs = 0;
+        s.lastWriteMs = Date.now();
         p.stats.connected = true;
         sock.on("drain", () => (s.stuckSinceMs = 0));
         sock.on("error", (e) => this.#drop(p, s, e));
@@ -327,8 +366,13 @@ export class Transport {
     for (const p of this.#peers.values()) {
       for (const s of Object.values(p.streams)) {
         if (!s.socket) continue;
-        if (s.socket.writableLength === 0) s.stuckSinceMs = 0;
-        else if (s.stuckSinceMs !== 0 && now - s.stuckSinceMs > this.#o.sendDeadlineMs) {
+        if (s.socket.writableLength === 0) {
+          s.stuckSinceMs = 0;
+          if (now - s.lastWriteMs >= this.#o.keepaliveMs) {
+            s.socket.write(KEEPALIVE);
+            s.lastWriteMs = now;
+          }
+        } else if (s.stuckSinceMs !== 0 && now - s.stuckSinceMs > this.#o.sendDeadlineMs) {
           this.#drop(p, s, new Error(`no progress sending for ${this.#o.sendDeadlineMs} ms`));
         }
       }
