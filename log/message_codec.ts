@@ -6,7 +6,7 @@
 import type { Index, NodeId, Term } from "../internal/brand.ts";
 import { limits } from "../internal/limits.ts";
 import { decodeCbor, encodeCbor } from "./codec.ts";
-import { type ConfState, type Entry, EntryType, type Message, MessageType, type Snapshot } from "./types.ts";
+import { ConfChangeType, type ConfState, type Entry, EntryType, type Message, MessageType, type Snapshot } from "./types.ts";
 
 /** Stable small numbers for message types on the wire (the type strings are for humans). */
 const TYPE_CODES: readonly MessageType[] = [
@@ -110,6 +110,22 @@ function ids(v: unknown, what_: string): NodeId[] {
   return v as NodeId[];
 }
 
+/**
+ * Whether `data` has the layout of a conf change entry (log/conf_change.ts: version 1, type, id
+ * length, lowercase-hex id, context). Applying a committed one that does not decode trips an
+ * assert on every member (etcd panics the same way), so one may not even be proposed.
+ */
+function isConfChangeData(data: Uint8Array): boolean {
+  if (data.length < 4 || data[0] !== 1 || data[1] > ConfChangeType.AddLearnerNode) return false;
+  const n = data[2];
+  if (n < 1 || n > 16 || data.length < 3 + n) return false;
+  for (let i = 3; i < 3 + n; i++) {
+    const c = data[i];
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
 function snapshotOf(s: unknown): Snapshot {
   if (!Array.isArray(s) || s.length !== 5) bad("a snapshot is not [index, term, voters, learners, data]");
   const [index, term, v, l, data] = s;
@@ -174,6 +190,7 @@ function fromWire(w: unknown): Message {
     if (!isIndex(ei)) bad(`${type} entry ${i} index is ${what(ei)}`);
     if (!ENTRY_TYPES.has(ety)) bad(`${type} entry ${i} type is ${what(ety)}`);
     if (!(data instanceof Uint8Array)) bad(`${type} entry ${i} data is ${what(data)}, not bytes`);
+    if (ety === EntryType.ConfChange && !isConfChangeData(data)) bad(`${type} entry ${i} is not a conf change`);
     if (isApp) {
       if (ei !== index + 1 + i) bad(`MsgApp entry ${i} has index ${ei}, expected ${index + 1 + i}`);
       if (et < prevTerm || et > term) bad(`MsgApp entry ${ei} has term ${et} outside [${prevTerm}, ${term}]`);

@@ -11,7 +11,8 @@ import {
   FrameReader,
   MessageCodecError,
 } from "../../log/message_codec.ts";
-import { EntryType, type Message, MessageType } from "../../log/types.ts";
+import { encodeConfChange } from "../../log/conf_change.ts";
+import { ConfChangeType, EntryType, type Message, MessageType } from "../../log/types.ts";
 
 const s = suite("log/message_codec");
 
@@ -19,7 +20,7 @@ const base: Message = {
   type: MessageType.App, to: "2", from: "1", term: 5, logTerm: 4, index: 10,
   entries: [
     { term: 4, index: 11, type: EntryType.Normal, data: new Uint8Array([1, 2, 3]) },
-    { term: 5, index: 12, type: EntryType.ConfChange, data: new Uint8Array([9]) },
+    { term: 5, index: 12, type: EntryType.ConfChange, data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: "3", context: new Uint8Array([9]) }) },
   ],
   commit: 9, reject: false, rejectHint: 0, snapshot: undefined, context: undefined,
 };

@@ -7,6 +7,7 @@
 
 import fc from "fast-check";
 import { encodeCbor } from "../../log/codec.ts";
+import { encodeConfChange } from "../../log/conf_change.ts";
 import {
   decodeMessages,
   decodeSnapshotHeader,
@@ -15,7 +16,7 @@ import {
   FrameReader,
   MessageCodecError,
 } from "../../log/message_codec.ts";
-import { EntryType, type Entry, type Message, MessageType, type Snapshot } from "../../log/types.ts";
+import { ConfChangeType, EntryType, type Entry, type Message, MessageType, type Snapshot } from "../../log/types.ts";
 import { limits } from "../../internal/limits.ts";
 
 export const LOCAL_TYPES: readonly MessageType[] = [
@@ -62,6 +63,11 @@ export function arbMessage(opts: { snapshotData?: boolean; type?: fc.Arbitrary<M
     nEntries: fc.nat(5),
     entryData: fc.array(arbBytes, { minLength: 5, maxLength: 5 }),
     entryTypes: fc.array(fc.constantFrom(EntryType.Normal, EntryType.ConfChange), { minLength: 5, maxLength: 5 }),
+    confChanges: fc.array(
+      fc.record({ type: fc.constantFrom(...Object.values(ConfChangeType)), nodeId: arbId, context: fc.uint8Array({ maxLength: 40 }) })
+        .map((cc) => encodeConfChange(cc)),
+      { minLength: 5, maxLength: 5 },
+    ),
     termSteps: fc.array(fc.nat(2), { minLength: 5, maxLength: 5 }),
     loose: fc.array(fc.tuple(fc.oneof(fc.nat(20), fc.integer({ min: 0, max: limits.peerTermMax })), arbCount), { minLength: 5, maxLength: 5 }),
     commit: arbCount,
@@ -85,7 +91,7 @@ export function arbMessage(opts: { snapshotData?: boolean; type?: fc.Arbitrary<M
         term: isApp ? t : r.loose[i][0],
         index: isApp ? r.index + 1 + i : r.loose[i][1],
         type: r.entryTypes[i],
-        data: r.entryData[i],
+        data: r.entryTypes[i] === EntryType.ConfChange ? r.confChanges[i] : r.entryData[i],
       });
     }
     return {
@@ -227,6 +233,11 @@ export function invalidReason(m: Message): string {
     if (!safe(e.term) || !safe(e.index)) return "entry numbers";
     if (e.type !== EntryType.Normal && e.type !== EntryType.ConfChange) return "entry type";
     if (!(e.data instanceof Uint8Array)) return "entry data";
+    if (e.type === EntryType.ConfChange) {
+      const d = e.data;
+      const id = new TextDecoder().decode(d.subarray(3, 3 + d[2]));
+      if (d.length < 4 || d[0] !== 1 || d[1] > 3 || d.length < 3 + d[2] || !ID.test(id)) return "conf change data";
+    }
     if (m.type === MessageType.App) {
       if (e.index !== m.index + 1 + i) return "app gap";
       if (e.term > m.term || e.term < (i === 0 ? m.logTerm : m.entries[i - 1].term)) return "app terms";

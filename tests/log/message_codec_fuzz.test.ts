@@ -6,7 +6,8 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { encodeCbor } from "../../log/codec.ts";
 import { decodeMessages, decodeSnapshotHeader, encodeMessages, MessageCodecError } from "../../log/message_codec.ts";
-import { type Message, MessageType } from "../../log/types.ts";
+import { encodeConfChange } from "../../log/conf_change.ts";
+import { ConfChangeType, type Message, MessageType } from "../../log/types.ts";
 import { CODE_OF, LOCAL_TYPES, properties } from "./message_codec_arb.ts";
 
 const s = suite("log/message_codec fuzz");
@@ -56,10 +57,14 @@ s("each field is checked for type and range", () => {
   ];
   for (const [name, patch] of bad) assert.throws(() => decodeMessages(wire(base, patch)), isCodecError, name);
   const app = { ...base, type: MessageType.App, index: 5, logTerm: 2 };
-  assert.equal(decodeMessages(wire(app, { 6: [[2, 6, 0, new Uint8Array(0)], [3, 7, 1, new Uint8Array(1)]] }))[0].entries.length, 2);
+  assert.equal(decodeMessages(wire(app, { 6: [[2, 6, 0, new Uint8Array(0)], [3, 7, 1, encodeConfChange({ type: ConfChangeType.AddNode, nodeId: "3", context: new Uint8Array(0) })]] }))[0].entries.length, 2);
   assert.throws(() => decodeMessages(wire(app, { 6: [[2, 6, 0, new Uint8Array(0)], [3, 9, 0, new Uint8Array(0)]] })), isCodecError, "gap");
   assert.throws(() => decodeMessages(wire(app, { 6: [[1, 6, 0, new Uint8Array(0)]] })), isCodecError, "term below logTerm");
   assert.throws(() => decodeMessages(wire(app, { 6: [[4, 6, 0, new Uint8Array(0)]] })), isCodecError, "term above the leader's");
+  for (const [name, d] of [["empty", []], ["version 2", [2, 0, 1, 0x31]], ["type 4", [1, 4, 1, 0x31]], ["id length 0", [1, 0, 0]],
+    ["id length 17", [1, 0, 17, ...new Array(17).fill(0x31)]], ["truncated id", [1, 0, 3, 0x31]], ["uppercase id", [1, 0, 1, 0x41]]] as const) {
+    assert.throws(() => decodeMessages(wire(app, { 6: [[2, 6, 1, new Uint8Array(d)]] })), isCodecError, `conf change ${name}`);
+  }
   const prop = { ...base, type: MessageType.Prop, term: 0 };
   assert.throws(() => decodeMessages(wire(prop, {})), isCodecError, "empty MsgProp");
   assert.equal(decodeMessages(wire(prop, { 1: "1", 6: [[0, 0, 0, new Uint8Array(0)]] }))[0].to, "1", "a relayed proposal may come back");
