@@ -12,6 +12,7 @@ import { createPrng } from "../internal/prng.ts";
 import { checkEnvelope, CorruptEntryError, type Envelope } from "../log/codec.ts";
 import { decodeEntry, encodeEntry } from "../projections/entry.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
+import { refusePeerMessage } from "../log/message_guard.ts";
 import { RawNode } from "../log/raw_node.ts";
 import type { RaftConfig } from "../log/raft.ts";
 import {
@@ -626,6 +627,12 @@ export class Node implements ApiDeps {
     const now = performance.now();
     for (const m of msgs) {
       if (m.to !== this.#id.memberId) continue;
+      // Well-formed but impossible for this member's state (it would trip a core assert): dropped like a lost message.
+      const refused = refusePeerMessage(this.#raw, m);
+      if (refused !== undefined) {
+        this.#log.debug("refused a peer message", { peer: m.from, type: m.type, reason: refused });
+        continue;
+      }
       if (m.type === MessageType.App) this.#recvAppendCount++;
       else if (m.type === MessageType.HeartbeatResp) {
         const f = this.#followers.get(m.from);
