@@ -95,6 +95,11 @@ export const limits = Object.freeze({
   peerWarnIntervalMs: 10_000,
   /** After an accept error (EMFILE, ENFILE) the peer listener logs again only after this many ms. */
   peerAcceptErrorLogIntervalMs: 10_000,
+  /**
+   * How often the peer listener connects to itself to check it still accepts (Deno's node:net stops
+   * accepting for good after one EMFILE, silently); a listener that does not accept is opened anew.
+   */
+  peerListenerProbeMs: 5000,
   // Shapes of what one frame may hold (log/message_codec.ts refuses a frame that exceeds one).
   /** Messages in one peer frame. A sender's batch is one Ready's messages to one peer: hundreds, not tens of thousands. */
   peerMessagesPerFrameMax: 65_536,
@@ -115,8 +120,49 @@ export const limits = Object.freeze({
 
 
   // --- the client port: connections, timeouts and bodies ---
+  /**
+   * Client connections one listener holds at once; one more gets a 503 and is closed. When the
+   * flag is not given, the member also keeps clientReserveFds below its soft file-descriptor
+   * limit (read from /proc/self/limits), so connections cannot starve SQLite and the peer port.
+   */
+  clientConnectionsMax: 10_000,
+  /** File descriptors left to the rest of the member when the connection cap follows the fd limit. */
+  clientReserveFds: 64,
+  /** A new connection must finish a request head within this (slowloris, connect-and-wait). */
+  clientHeaderTimeoutMs: 10_000,
+  /**
+   * A keep-alive connection with nothing in flight is closed after this. Time spent in a
+   * handler or streaming a response body (long-poll and streaming watches) never counts.
+   */
+  clientIdleTimeoutMs: 120_000,
+  /** First pause after a failed accept (EMFILE and the like); doubles per failure, as Go's http.Server. */
+  clientAcceptBackoffMinMs: 5,
+  /** Longest pause between accept attempts while they keep failing. */
+  clientAcceptBackoffMaxMs: 1000,
+  /** A refused (over-cap) connection is read this long after the 503, so the client gets it before the close. */
+  clientRefusalLingerMs: 1000,
+  /** Refused connections lingering at once; past this a refused connection is closed right after its 503. */
+  clientRefusalsLingeringMax: 256,
 
   // --- the store: shapes of keys and reads ---
+  /**
+   * Path segments a written key may have (PUT and POST; POST's generated name counts). etcd has no
+   * bound, but Go's encoding/json refuses to decode nesting deeper than 10,000, and a recursive
+   * listing nests two levels per segment, so past ~4,999 segments no Go client (etcdctl, the v2
+   * client) can read a listing above the key; and since every node repeats its full key, a
+   * listing grows with depth squared (a 9,000-deep key of one-letter names makes every recursive
+   * GET above it 81 MB). Reads, deletes and replay of a deeper key already in a log still work
+   * (the store and its JSON have no recursion).
+   */
+  keyDepthMax: 1000,
+  /** A listing's JSON is written in UTF-8 chunks of this many bytes; a longer one is streamed. */
+  listingChunkBytes: 64 * 1024,
+  /**
+   * Bytes of large listings' encodings kept for sharing: reads of the same node with the same
+   * flags share one encoding while no write touched the node's subtree (the concurrent reads of
+   * a big directory cost one encoding and one copy of its bytes, not one each).
+   */
+  sharedListingBytesMax: 64 * 1024 * 1024,
 });
 
 export type Limits = typeof limits;

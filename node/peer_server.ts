@@ -48,6 +48,7 @@ export interface PeerServerLimits {
   readonly streamIdleTimeoutMs: number;
   readonly warnIntervalMs: number;
   readonly acceptErrorLogIntervalMs: number;
+  readonly listenerProbeMs: number;
 }
 
 export const defaultPeerServerLimits: PeerServerLimits = Object.freeze({
@@ -61,6 +62,7 @@ export const defaultPeerServerLimits: PeerServerLimits = Object.freeze({
   streamIdleTimeoutMs: limits.peerStreamIdleTimeoutMs,
   warnIntervalMs: limits.peerWarnIntervalMs,
   acceptErrorLogIntervalMs: limits.peerAcceptErrorLogIntervalMs,
+  listenerProbeMs: limits.peerListenerProbeMs,
 });
 
 /** Why the peer port closed or refused something; the keys of PeerPortState.counters. */
@@ -75,7 +77,8 @@ export type PeerDropReason =
   | "wrongSender" // a message whose from/to differ from the handshake's
   | "overBudget" // an announced size that does not fit peerReceiveBytesMax
   | "snapshotsRefused" // implausible snapshot header, or one already being received
-  | "acceptErrors"; // EMFILE, ENFILE ... on the listener
+  | "acceptErrors" // EMFILE, ENFILE ... on the listener
+  | "listenerRestarts"; // the listener stopped accepting (Deno after EMFILE) and was opened anew
 
 /**
  * The state every peer listener of one member shares: what was refused (counters), what is held
@@ -84,7 +87,8 @@ export type PeerDropReason =
 export class PeerPortState {
   readonly counters: Record<PeerDropReason | "bytesRefused", number> = {
     connectionsRefused: 0, handshakesRefused: 0, sendersNotFound: 0, handshakeTimeouts: 0, httpHeaderTimeouts: 0,
-    idleTimeouts: 0, badFrames: 0, wrongSender: 0, overBudget: 0, snapshotsRefused: 0, acceptErrors: 0, bytesRefused: 0,
+    idleTimeouts: 0, badFrames: 0, wrongSender: 0, overBudget: 0, snapshotsRefused: 0, acceptErrors: 0, listenerRestarts: 0,
+    bytesRefused: 0,
   };
   connections = 0;
   /** Bytes reserved now (frames and snapshot data), of which frameBytes for frames. */
@@ -171,7 +175,7 @@ interface Conn {
   snapshot: boolean;
 }
 
-export function startPeerServer(
+export async function startPeerServer(
   hostname: string,
   port: number,
   handler: PeerServerHandler,
@@ -181,7 +185,11 @@ export function startPeerServer(
   const st = handler.port;
   const conns = new Set<Conn>();
   let lastAcceptErrorLogMs = 0;
-  const server = net.createServer((sock) => {
+  /** Connections accepted so far: the probe (below) looks for any progress. */
+  let accepted = 0;
+  let closed = false;
+  const onConnection = (sock: net.Socket) => {
+    accepted++;
     const now = Date.now();
     const c: Conn = { sock, startMs: now, phase: "first", lastDataMs: now, closingSinceMs: 0, peer: "", reservedFrame: 0, reserved: 0, snapshot: false };
     st.connections++;
@@ -207,9 +215,9 @@ export function startPeerServer(
       return;
     }
     serveConnection(c, handler, logger, lim);
-  });
+  };
   // Accept errors (EMFILE, ENFILE) arrive here after listen; without a listener they would kill the
-  // process. The listener keeps polling (libuv backs off on EMFILE), so serving resumes by itself.
+  // process. Node's listener keeps polling (libuv backs off on EMFILE); Deno's stops: see probe.
   const onServerError = (e: Error & { code?: string }) => {
     st.counters.acceptErrors++;
     const now = Date.now();
@@ -218,6 +226,16 @@ export function startPeerServer(
       logger.warn("peer port: accepting a connection failed; still serving", { error: e.message, code: e.code, count: st.counters.acceptErrors });
     }
   };
+  const listen = (): Promise<net.Server> =>
+    new Promise((resolve, reject) => {
+      const srv = net.createServer(onConnection);
+      srv.once("error", reject);
+      srv.listen({ host: hostname, port }, () => {
+        srv.off("error", reject);
+        srv.on("error", onServerError);
+        resolve(srv);
+      });
+    });
   const sweepMs = Math.max(10, Math.min(1000, Math.min(lim.handshakeTimeoutMs, lim.httpHeaderTimeoutMs, lim.streamIdleTimeoutMs) / 4));
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -234,21 +252,50 @@ export function startPeerServer(
     }
   }, sweepMs);
   (sweep as { unref?: () => void }).unref?.();
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host: hostname, port }, () => {
-      server.off("error", reject);
-      server.on("error", onServerError);
-      resolve({
-        close: () =>
-          new Promise<void>((r) => {
-            clearInterval(sweep);
-            for (const c of conns) c.sock.destroy();
-            server.close(() => r());
-          }),
-      });
+  let server = await listen();
+  // The probe: connect to this listener; if the kernel took the connection but the listener
+  // accepted nothing since, it is dead (Deno after EMFILE): close it and listen anew on the port.
+  // The probe connection closes before any deadline would count it.
+  let probing = false;
+  const probe = setInterval(() => {
+    if (probing || closed) return;
+    probing = true;
+    const before = accepted;
+    const c = net.connect({ host: hostname, port });
+    const end = () => {
+      c.destroy();
+      probing = false;
+    };
+    c.on("error", () => end()); // no fd to probe with, or refused: try again next time
+    c.once("connect", () => {
+      setTimeout(async () => {
+        const dead = accepted === before && !closed;
+        end();
+        if (!dead) return;
+        st.counters.listenerRestarts++;
+        logger.warn("peer port: the listener stopped accepting connections; listening anew", { port, count: st.counters.listenerRestarts });
+        const old = server;
+        old.close();
+        try {
+          server = await listen();
+        } catch (e) {
+          logger.warn("peer port: listening anew failed; trying again", { error: (e as Error).message });
+          server = old;
+        }
+      }, Math.max(100, Math.min(lim.listenerProbeMs / 2, lim.handshakeTimeoutMs / 2)));
     });
-  });
+  }, lim.listenerProbeMs);
+  (probe as { unref?: () => void }).unref?.();
+  return {
+    close: () =>
+      new Promise<void>((r) => {
+        closed = true;
+        clearInterval(sweep);
+        clearInterval(probe);
+        for (const c of conns) c.sock.destroy();
+        server.close(() => r());
+      }),
+  };
 }
 
 /** Counts, logs (rate-limited) and closes a connection. */

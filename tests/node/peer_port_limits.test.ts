@@ -34,6 +34,7 @@ const LIM: PeerServerLimits = {
   streamIdleTimeoutMs: 400,
   warnIntervalMs: 60_000,
   acceptErrorLogIntervalMs: 60_000,
+  listenerProbeMs: 60_000,
 };
 
 interface Fixture {
