@@ -152,6 +152,7 @@ s("frames over the shared budget and a useless 1 GiB snapshot header are refused
     });
     assert.ok(st.peer!.bytesRefused >= 15 * 1024 * 1024);
     assert.ok(st.peer!.frameBytes <= 64 * 1024 * 1024);
+    await until("the dropped connection to close", () => (held.some((r) => r.isClosed()) ? true : undefined));
     assert.is(held.filter((r) => r.isClosed()).length, 1);
     // A 64 MiB frame (the old per-connection cap) is refused outright.
     const big = await raw(peerPort(li), hs("app"));
