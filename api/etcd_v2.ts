@@ -6,13 +6,15 @@
 
 import type { ApiDeps, MemberInfo } from "./deps.ts";
 import type { KvCommand } from "../projections/command.ts";
-import { type KvEvent, type KvResult, kvGet } from "../projections/kv.ts";
+import type { KvEvent, KvResult, KvState } from "../projections/kv.ts";
+import { limits } from "../internal/limits.ts";
+import { SharedListings } from "./shared_listings.ts";
 import { Ecode } from "../projections/kv_errors.ts";
 import type { WatchHub } from "./watch_hub.ts";
 import { parseGoBool, parseGoForm, parseGoUint, queryBytes } from "./form.ts";
 import { goParseMediaType } from "./mime.ts";
 import { parseMemberCreateRequest } from "./member_request.ts";
-import { eventJson, goDurationFromMs, goJsonString } from "./json.ts";
+import { eventJson, goDurationFromMs, goJsonString, kvListingJson } from "./json.ts";
 import {
   apiErrors,
   bodyTooLargeReply,
@@ -77,6 +79,7 @@ export async function serveKeys(
     if (mt.mediaType === FORM_TYPE) {
       const read = await readBody(req, ctx.requestBodyBytesMax);
       if (read === undefined) return keysError(ctx, origin, bodyTooLargeReply(), isHead);
+      if (typeof read === "string") return keysError(ctx, origin, requestErrorReply(Ecode.InvalidForm, read), isHead);
       body = read;
     }
   }
@@ -208,6 +211,11 @@ export async function serveKeys(
   if ((isPut || isPost) && value.length > deps.valueBytesMax / 3 && utf8ByteLength(value) > deps.valueBytesMax) {
     return keysError(ctx, origin, valueTooLargeReply(), false);
   }
+  // A key too deep for Go clients to read a listing above it (limits.keyDepthMax says why).
+  // Only writes that make one: a deeper key already in the log is read and deleted as any other.
+  if ((isPut || isPost) && path.length > 2 * limits.keyDepthMax && keyDepth(path) + (isPost ? 1 : 0) > limits.keyDepthMax) {
+    return keysError(ctx, origin, requestErrorReply(Ecode.InvalidForm, `key is deeper than ${limits.keyDepthMax} path segments`), false);
+  }
   let command: KvCommand;
   if (isPut) {
     command = {
@@ -229,6 +237,13 @@ export async function serveKeys(
   return serveWrite(ctx, origin, command, noValueOnSuccess);
 }
 
+/** Path segments of a client key given as an internal path ("/1/a/b" -> 2). */
+function keyDepth(path: string): number {
+  let n = -1;
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 0x2f) n++;
+  return n;
+}
+
 /** 9999-12-31T23:59:59Z: the last instant Go's time.MarshalJSON accepts. */
 const EXPIRATION_MS_MAX = 253402300799000;
 
@@ -240,28 +255,50 @@ function keysError(ctx: EtcdV2Context, origin: string | null, e: ErrorReply, hea
   return errorResponse(origin, e, head, { "x-etcd-cluster-id": clusterId, "x-etcd-index": String(e.etcdIndex) });
 }
 
-/** Reads the body, refusing one over `max` bytes (by Content-Length when given, else as it streams). */
-async function readBody(req: Request, max: number): Promise<Uint8Array | undefined> {
+/**
+ * Go's words for a body that could not be read: a bad chunk size, or the connection's end before
+ * the body's (a Content-Length longer than what came, then FIN). etcd answers both 400 with that
+ * cause. Node's runtime (node/runtime_node.ts) already fails the read with Go's words; Deno's
+ * HTTP engine says "invalid HTTP/1 request" for a malformed chunk and names no cause for an EOF.
+ */
+function bodyReadCause(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return /chunk|invalid HTTP/i.test(m) ? "invalid byte in chunk length" : "unexpected EOF";
+}
+
+/**
+ * Reads the body, refusing one over `max` bytes (by Content-Length when given, else as it
+ * streams): undefined when too large, Go's cause (a string) when the body could not be read.
+ */
+async function readBody(req: Request, max: number): Promise<Uint8Array | string | undefined> {
   const len = req.headers.get("content-length");
   if (len !== null) {
     const n = Number(len);
     if (n > max) return undefined;
     if (n === 0) return new Uint8Array(0);
-    return new Uint8Array(await req.arrayBuffer());
+    try {
+      return new Uint8Array(await req.arrayBuffer());
+    } catch (e) {
+      return bodyReadCause(e);
+    }
   }
   if (req.body === null) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const r = await reader.read();
-    if (r.done) break;
-    total += r.value.length;
-    if (total > max) {
-      await reader.cancel();
-      return undefined;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      total += r.value.length;
+      if (total > max) {
+        await reader.cancel();
+        return undefined;
+      }
+      chunks.push(r.value);
     }
-    chunks.push(r.value);
+  } catch (e) {
+    return bodyReadCause(e);
   }
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total);
@@ -285,6 +322,15 @@ function successHeaders(ctx: EtcdV2Context, origin: string | null, etcdIndex: nu
   return h;
 }
 
+/** One SharedListings per store: a store replaced by a snapshot takes its encodings with it. */
+const sharedByState = new WeakMap<KvState, SharedListings>();
+
+/**
+ * A get. The listing is encoded at once from the store as it is now (synchronously, so it is one
+ * state: nodes are mutated in place by writes) straight into UTF-8 chunks; a listing of more
+ * than one chunk is streamed out chunk by chunk as the client reads (each reply copies one chunk
+ * at a time) and, unless it holds a TTL, kept in SharedListings for the next identical read.
+ */
 function serveGet(
   ctx: EtcdV2Context,
   origin: string | null,
@@ -294,14 +340,44 @@ function serveGet(
   head: boolean,
 ): Response {
   const state = ctx.deps.kvState();
-  const r = kvGet(state, path, { recursive, sorted }, ctx.deps.clock.nowMs());
-  if (r.type === "event") {
-    ctx.stats.record("gets", true);
-    return reply(200, successHeaders(ctx, origin, state.index), eventJson(r.event), head);
+  let shared = sharedByState.get(state);
+  let listing: { readonly chunks: readonly Uint8Array[]; readonly bytes: number } | undefined = shared?.get(state, path, recursive, sorted);
+  if (listing === undefined) {
+    const r = kvListingJson(state, path, recursive, sorted, ctx.deps.clock.nowMs(), limits.listingChunkBytes);
+    if ("errorCode" in r) {
+      ctx.stats.record("gets", false);
+      return keysError(ctx, origin, kvErrorReply(r), head);
+    }
+    if (r.chunks.length > 1 && !r.timed) {
+      if (shared === undefined) {
+        shared = new SharedListings(limits.sharedListingBytesMax);
+        sharedByState.set(state, shared);
+      }
+      shared.put(state, path, recursive, sorted, r.chunks, r.bytes);
+    }
+    listing = r;
   }
-  ctx.stats.record("gets", false);
-  if (r.type === "error") return keysError(ctx, origin, kvErrorReply(r.error), head);
-  throw new TypeError("kvGet returned an expire result");
+  ctx.stats.record("gets", true);
+  const headers = successHeaders(ctx, origin, state.index);
+  if (head) {
+    headers["content-length"] = String(listing.bytes);
+    return new Response(null, { status: 200, headers });
+  }
+  const chunks = listing.chunks;
+  if (chunks.length === 1) return new Response(chunks[0], { status: 200, headers });
+  // Go frames a body this large with chunked transfer encoding, as the runtimes do a stream.
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      // A copy: the chunk may be shared with other replies, and a runtime may take what it is given.
+      if (i < chunks.length) c.enqueue(chunks[i++].slice());
+      if (i >= chunks.length) c.close();
+    },
+    cancel() {
+      i = chunks.length;
+    },
+  }, { highWaterMark: 0 });
+  return streamResponse(body, headers);
 }
 
 async function serveWrite(
@@ -421,7 +497,24 @@ function serveWatch(
     else if (signal.aborted) finish();
     else if (!finished) signal.addEventListener("abort", onAbort, { once: true });
   }
-  return new Response(body, { status: 200, headers: successHeaders(ctx, origin, startIndex) });
+  return streamResponse(body, successHeaders(ctx, origin, startIndex));
+}
+
+const streams = new WeakSet<Response>();
+
+/** A 200 whose body is a stream that may last (a watch, a chunked listing); see isStreamResponse. */
+function streamResponse(body: ReadableStream<Uint8Array>, headers: Record<string, string>): Response {
+  const res = new Response(body, { status: 200, headers });
+  streams.add(res);
+  return res;
+}
+
+/**
+ * Whether `res` came from streamResponse: the runtime keeps such a connection out of its idle
+ * timeout until the body has been written (a watch may wait minutes without a byte).
+ */
+export function isStreamResponse(res: Response): boolean {
+  return streams.has(res);
 }
 
 /**
@@ -502,6 +595,7 @@ export async function serveMembers(ctx: EtcdV2Context, req: Request, origin: str
     // Validate as etcd does before its AddMember: JSON and URLs (400), a peer URL in use (409).
     const body = await readBody(req, ctx.requestBodyBytesMax);
     if (body === undefined) return errorResponse(origin, apiErrors.badMemberRequest("http: request body too large"), false, cid);
+    if (typeof body === "string") return errorResponse(origin, apiErrors.badMemberRequest(body), false, cid);
     const parsed = parseMemberCreateRequest(body);
     if (!parsed.ok) return errorResponse(origin, apiErrors.badMemberRequest(parsed.message), false, cid);
     const inUse = new Set<string>();
@@ -533,6 +627,7 @@ export async function serveMembers(ctx: EtcdV2Context, req: Request, origin: str
       if (ct !== "application/json") return errorResponse(origin, apiErrors.badMembersContentType(ct), false, cid);
       const body = await readBody(req, ctx.requestBodyBytesMax);
       if (body === undefined) return errorResponse(origin, apiErrors.badMemberRequest("http: request body too large"), false, cid);
+      if (typeof body === "string") return errorResponse(origin, apiErrors.badMemberRequest(body), false, cid);
       const parsed = parseMemberCreateRequest(body);
       if (!parsed.ok) return errorResponse(origin, apiErrors.badMemberRequest(parsed.message), false, cid);
       const inUse = new Set<string>();

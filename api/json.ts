@@ -235,7 +235,8 @@ export class ByteChunks implements JsonOut {
 
   constructor(chunkBytes = 64 * 1024) {
     this.#chunkBytes = chunkBytes;
-    this.#buf = new Uint8Array(chunkBytes);
+    // Most reads are one small node: start small and double up to a chunk.
+    this.#buf = new Uint8Array(Math.min(512, chunkBytes));
   }
 
   text(t: string): void {
@@ -266,8 +267,17 @@ export class ByteChunks implements JsonOut {
     this.text('"');
   }
 
-  /** Starts a new chunk with room for `need` bytes. */
+  /** Makes room for `need` more bytes: a larger buffer while under a chunk, else a new chunk. */
   #grow(need: number): void {
+    const size = this.#buf.length;
+    if (size < this.#chunkBytes && this.#pos + need <= this.#chunkBytes) {
+      let next = size * 2;
+      while (next < this.#pos + need) next *= 2;
+      const buf = new Uint8Array(Math.min(next, this.#chunkBytes));
+      buf.set(this.#buf.subarray(0, this.#pos));
+      this.#buf = buf;
+      return;
+    }
     if (this.#pos > 0) this.chunks.push(this.#buf.subarray(0, this.#pos));
     this.#buf = new Uint8Array(need > this.#chunkBytes ? need : this.#chunkBytes);
     this.#pos = 0;

@@ -573,9 +573,15 @@ async function runHistory(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function seed(n: KvNode, into: Map<string, string | null>): void {
-  if (n.key !== undefined) into.set(n.key, n.dir ? null : (n.value ?? null));
-  for (const c of n.nodes ?? []) seed(c, into);
+/** Iterative: a listing nests as deep as the store does (issue 12: a 9,000-deep key). */
+function seed(top: KvNode, into: Map<string, string | null>): void {
+  const stack = [top];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.key !== undefined) into.set(n.key, n.dir ? null : (n.value ?? null));
+    const kids = n.nodes ?? [];
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]); // pre-order, as the recursion was
+  }
 }
 
 function showVal(v: string | null | undefined): string {
