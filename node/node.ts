@@ -11,6 +11,7 @@ import { limits } from "../internal/limits.ts";
 import { createPrng } from "../internal/prng.ts";
 import { checkEnvelope, CorruptEntryError, type Envelope } from "../log/codec.ts";
 import { decodeEntry, encodeEntry } from "../projections/entry.ts";
+import { refuseProposal } from "../projections/proposal_check.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
 import { refusePeerMessage } from "../log/message_guard.ts";
 import { RawNode } from "../log/raw_node.ts";
@@ -628,7 +629,8 @@ export class Node implements ApiDeps {
     for (const m of msgs) {
       if (m.to !== this.#id.memberId) continue;
       // Well-formed but impossible for this member's state (it would trip a core assert): dropped like a lost message.
-      const refused = refusePeerMessage(this.#raw, m);
+      const refused = refusePeerMessage(this.#raw, m) ??
+        (m.type === MessageType.Prop ? refuseProposal(m.entries, m.from) : undefined);
       if (refused !== undefined) {
         this.#log.debug("refused a peer message", { peer: m.from, type: m.type, reason: refused });
         continue;
