@@ -22,6 +22,8 @@ export interface Params {
   restartReps: number;
   /** Seconds to wait before reading RSS. */
   settleS: number;
+  /** Children of the directory that bigread lists recursively. */
+  bigreadKeys: number;
 }
 
 export const fullParams: Params = {
@@ -33,6 +35,7 @@ export const fullParams: Params = {
   bigKeys: 1_000_000,
   restartReps: 3,
   settleS: 10,
+  bigreadKeys: 100_000,
 };
 
 export const quickParams: Params = {
@@ -44,6 +47,7 @@ export const quickParams: Params = {
   bigKeys: 20_000,
   restartReps: 1,
   settleS: 2,
+  bigreadKeys: 20_000,
 };
 
 export interface Ctx {

@@ -9,7 +9,8 @@ export type FigureId =
   | "watch-fanout"
   | "replay"
   | "restart"
-  | "memory";
+  | "memory"
+  | "bigread";
 
 export const figureIds: readonly FigureId[] = [
   "put-seq",
@@ -19,6 +20,7 @@ export const figureIds: readonly FigureId[] = [
   "replay",
   "restart",
   "memory",
+  "bigread",
 ];
 
 export interface FigureDef {
@@ -46,6 +48,14 @@ export const figureDefs: Record<string, FigureDef> = {
   // memory it has not returned to the OS (etcd: ~3 GiB after the load, ~0.8 GiB after a restart).
   "memory-restarted": { id: "memory-restarted", title: "RSS after a restart, after settle", unit: "MiB", better: "lower", bar: { kind: "ratio", min: 1.0 } },
   "load": { id: "load", title: "bulk load (wrk -c64 PUTs)", unit: "keys/s", better: "higher" },
+  // bigread (issue 12): 5 parallel recursive GETs of a 100,000-child directory next to a PUT every
+  // 20 ms; "out": the PUTs go outside the directory, "in": into it (no two reads see one state).
+  "bigread-get-out": { id: "bigread-get-out", title: "5 parallel recursive GETs, 100k children (median)", unit: "ms", better: "lower" },
+  "bigread-put-out": { id: "bigread-put-out", title: "max PUT latency during them (PUTs elsewhere)", unit: "ms", better: "lower" },
+  "bigread-rss-out": { id: "bigread-rss-out", title: "RSS growth during them", unit: "MiB", better: "lower" },
+  "bigread-get-in": { id: "bigread-get-in", title: "the same, PUTs into the listed directory", unit: "ms", better: "lower" },
+  "bigread-put-in": { id: "bigread-put-in", title: "max PUT latency during them (PUTs into it)", unit: "ms", better: "lower" },
+  "bigread-rss-in": { id: "bigread-rss-in", title: "RSS growth during them (PUTs into it)", unit: "MiB", better: "lower" },
 };
 
 export interface Measurement {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Ctx, fullParams, quickParams, sideName } from "./context.ts";
 import { ensureLoaded } from "./figures/big.ts";
+import { measureBigRead } from "./figures/bigread.ts";
 import { measureReplay } from "./figures/replay.ts";
 import { measureRestart } from "./figures/restart.ts";
 import { measureGet32, measurePut32, measurePutSeq } from "./figures/throughput.ts";
@@ -168,6 +169,17 @@ async function main(): Promise<number> {
     for (const side of sides) if (got[side].length) put(id, side, medianRound(got[side]));
   }
 
+  // bigread: its own fresh server per side, several rows each.
+  if (chosen.has("bigread")) {
+    for (const side of sides) {
+      try {
+        for (const [id, m] of Object.entries(await measureBigRead(ctx, side))) put(id, side, m);
+      } catch (e) {
+        fail("bigread-get-out", side, e);
+      }
+    }
+  }
+
   // Figures over the loaded data dirs. restart and memory: load the default data dir once per
   // side, read memory, restart. replay (coreplane only): its own full-log data dir (figures/big.ts).
   const restartOrMemory = chosen.has("restart") || chosen.has("memory");
@@ -211,7 +223,10 @@ async function main(): Promise<number> {
   }
 
   // Rows in a fixed order; keys differ in a quick run, so the memory titles say how many.
-  const order = ["put-seq", "put-32", "get-32", "watch-fanout", "replay", "restart", "memory", "memory-restarted", "load"];
+  const order = [
+    "put-seq", "put-32", "get-32", "watch-fanout", "replay", "restart", "memory", "memory-restarted", "load",
+    "bigread-get-out", "bigread-put-out", "bigread-rss-out", "bigread-get-in", "bigread-put-in", "bigread-rss-in",
+  ];
   const rows: FigureResult[] = [];
   for (const id of order) {
     const m = measured.get(id);
