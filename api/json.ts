@@ -258,13 +258,25 @@ export class ByteChunks implements JsonOut {
   }
 
   literal(s: string): void {
-    if (NEEDS_ESCAPE.test(s)) {
-      this.text(goJsonString(s));
-      return;
+    // One pass: copy plain ASCII as it is checked; at the first character Go escapes or that is
+    // not ASCII, undo the copy and write goJsonString's text instead (rare in keys and values).
+    const n = s.length;
+    if (this.#pos + n + 2 > this.#buf.length) this.#grow(n + 2);
+    const buf = this.#buf;
+    const start = this.#pos;
+    let pos = start;
+    buf[pos++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80 || c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) {
+        this.#pos = start;
+        this.text(goJsonString(s));
+        return;
+      }
+      buf[pos++] = c;
     }
-    this.text('"');
-    this.text(s);
-    this.text('"');
+    buf[pos++] = 0x22;
+    this.#pos = pos;
   }
 
   /** Makes room for `need` more bytes: a larger buffer while under a chunk, else a new chunk. */
