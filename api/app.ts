@@ -12,6 +12,7 @@ import { WatchHub } from "./watch_hub.ts";
 import { StoreStatsCounter } from "./stats.ts";
 import {
   type EtcdV2Context,
+  isStreamResponse,
   serveHealth,
   serveKeys,
   serveMachines,
@@ -45,6 +46,8 @@ export interface Api {
   /** The watch hub (the daemon does not need it; tests and /v2/stats/store read its count). */
   readonly hub: WatchHub;
   readonly stats: StoreStatsCounter;
+  /** True for a response whose body is a stream that may last (watches, chunked listings). */
+  isStream(res: Response): boolean;
 }
 
 /** What hono handlers get besides the request: computed once in fetch(). */
@@ -181,5 +184,5 @@ export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
     return app.fetch(routed, { origin, path });
   }
 
-  return { fetch, hub, stats };
+  return { fetch, hub, stats, isStream: isStreamResponse };
 }

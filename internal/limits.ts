@@ -141,8 +141,11 @@ export const limits = Object.freeze({
   clientAcceptBackoffMaxMs: 1000,
   /** A refused (over-cap) connection is read this long after the 503, so the client gets it before the close. */
   clientRefusalLingerMs: 1000,
-  /** Refused connections lingering at once; past this a refused connection is closed right after its 503. */
-  clientRefusalsLingeringMax: 256,
+  /**
+   * Refused connections lingering at once; past this a refused connection is closed right after its
+   * 503. Each holds a file descriptor, taken from the clientReserveFds the cap leaves to the member.
+   */
+  clientRefusalsLingeringMax: 16,
 
   // --- the store: shapes of keys and reads ---
   /**

@@ -23,6 +23,12 @@ export interface Config {
   readonly snapshotCatchupEntries: number;
   readonly maxRequestBytes: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** Client connections per listener; undefined: limits.clientConnectionsMax, kept below the fd limit. */
+  readonly clientConnectionsMax?: number;
+  /** Undefined: limits.clientHeaderTimeoutMs. */
+  readonly clientHeaderTimeoutMs?: number;
+  /** Undefined: limits.clientIdleTimeoutMs. */
+  readonly clientIdleTimeoutMs?: number;
 }
 
 /** A bad flag or value: main.ts prints it with the --help hint and exits 2. */
@@ -53,6 +59,13 @@ export const serveFlags: Record<string, FlagSpec> = {
   "snapshot-catchup-entries": { type: "string", def: String(limits.catchUpEntries), help: "Entries kept in the log behind a snapshot for slow followers (etcd keeps 5000)." },
   "max-request-bytes": { type: "string", def: String(limits.valueBytesMax), help: "Largest value accepted in a client request, in bytes." },
   "log-level": { type: "string", def: "info", help: "debug, info, warn or error." },
+  "client-connections-max": {
+    type: "string",
+    def: "",
+    help: `Client connections held at once per listener; one more gets a 503 (default ${limits.clientConnectionsMax}, kept ${limits.clientReserveFds} below the open-files limit).`,
+  },
+  "client-header-timeout": { type: "string", def: String(limits.clientHeaderTimeoutMs), help: "Time (in milliseconds) a client connection has to send a request head." },
+  "client-idle-timeout": { type: "string", def: String(limits.clientIdleTimeoutMs), help: "Time (in milliseconds) an idle keep-alive client connection is kept (watches never count as idle)." },
 };
 
 /** --data-dir -> COREPLANE_DATA_DIR */
@@ -151,6 +164,9 @@ export function parseServeConfig(argv: readonly string[], env: Readonly<Record<s
     snapshotCatchupEntries: positiveInt("snapshot-catchup-entries", get("snapshot-catchup-entries")),
     maxRequestBytes: positiveInt("max-request-bytes", get("max-request-bytes")),
     logLevel: level as Config["logLevel"],
+    clientConnectionsMax: get("client-connections-max") === "" ? undefined : positiveInt("client-connections-max", get("client-connections-max")),
+    clientHeaderTimeoutMs: positiveInt("client-header-timeout", get("client-header-timeout")),
+    clientIdleTimeoutMs: positiveInt("client-idle-timeout", get("client-idle-timeout")),
   });
 }
 

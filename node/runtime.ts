@@ -23,6 +23,29 @@ export interface ServeOptions {
    * - a HEAD response without a body and without Content-Length is sent without Content-Length.
    */
   readonly fetch: (req: Request, rawTarget?: string) => Response | Promise<Response>;
+  /**
+   * True for a response whose body is a stream that may last (a watch, a chunked listing). The
+   * Deno runtime counts such a connection busy until the body has been written or cancelled, so
+   * its idle timeout never cuts a watch. (Asking every response for its body would cost speed.)
+   */
+  readonly isStream?: (res: Response) => boolean;
+  /** The connection bounds of this listener (node/server.ts fills them from limits and flags). */
+  readonly guard?: ConnectionGuard;
+  /** Where the server reports what it does on its own (accept errors, refused connections). */
+  readonly log?: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/**
+ * What one client listener may cost the member. Both runtimes enforce all of it: a connection
+ * over the cap gets a 503 with a short body and is closed; a connection that has not finished a
+ * request head within headerTimeoutMs, or sits idle (no request in flight, no response body
+ * streaming) for idleTimeoutMs, is closed; an accept error (EMFILE, ENFILE, ...) backs off and
+ * accepting goes on.
+ */
+export interface ConnectionGuard {
+  readonly connectionsMax: number;
+  readonly headerTimeoutMs: number;
+  readonly idleTimeoutMs: number;
 }
 
 export interface Runtime {

@@ -1,18 +1,60 @@
-// The Deno runtime: node:sqlite (built in; better-sqlite3 does not load on Deno) and Deno.serve
-// (the fastest HTTP server Deno has). Must not hold logic that Node needs too.
+// The Deno runtime: node:sqlite (built in; better-sqlite3 does not load on Deno) and Deno's hyper
+// HTTP engine (Deno.serve's, the fastest HTTP server Deno has) behind an accept loop of our own,
+// which enforces the client port's connection guard (runtime.ts ConnectionGuard). Must not hold
+// logic that Node needs too.
 
 import { DatabaseSync } from "node:sqlite";
 import { SqliteDialect } from "kysely";
 import type { SqliteDb } from "./sqlite.ts";
 import type { HttpServer, Runtime, ServeOptions } from "./runtime.ts";
+import { limits } from "../internal/limits.ts";
 
 declare const Deno: {
   version: { deno: string };
+  internal: symbol;
   serve(
     opts: { hostname: string; port: number; onListen?: (a: { hostname: string; port: number }) => void; signal?: AbortSignal },
     handler: (req: Request) => Response | Promise<Response>,
   ): { finished: Promise<void>; shutdown(): Promise<void>; addr: { port: number; hostname: string } };
+  listen(opts: { hostname: string; port: number }): DenoListener;
+  unrefTimer(id: number): void;
+  errors: { BadResource: new () => Error };
 };
+
+interface DenoConn {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+}
+
+interface DenoListener {
+  readonly addr: { hostname: string; port: number };
+  accept(): Promise<DenoConn>;
+  close(): void;
+}
+
+type Handler = (req: Request) => Response | Promise<Response>;
+
+/**
+ * Deno's own HTTP engine (hyper, the one behind Deno.serve) serving one accepted connection. It
+ * is not public API, but it is what Deno.serve itself uses per listener, at the same speed; it
+ * lets this file own the accept loop (accept errors, a connection count) and close a connection
+ * on its own timers (Deno.serve has no idle or header timeout). Checked on Deno 2.9.
+ */
+type ServeOnConnection = (
+  conn: DenoConn,
+  signal: AbortSignal,
+  handler: Handler,
+  onError: (e: unknown) => Response | Promise<Response>,
+  onListen: (scheme: string) => void,
+) => { finished: Promise<void> };
+
+function serveOnConnection(): ServeOnConnection | undefined {
+  const internals = (Deno as unknown as Record<symbol, Record<string, unknown> | undefined>)[Deno.internal];
+  const f = internals?.serveHttpOnConnection;
+  return typeof f === "function" ? (f as ServeOnConnection) : undefined;
+}
 
 function openSqlite(path: string, opts?: { readOnly?: boolean }): SqliteDb {
   return new DatabaseSync(path, { readOnly: opts?.readOnly === true }) as unknown as SqliteDb;
@@ -52,24 +94,267 @@ function headWithoutLength(res: Response): Response {
   return new Response(empty, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
-async function serve(opts: ServeOptions): Promise<HttpServer> {
-  let listening!: (a: { hostname: string; port: number }) => void;
-  const ready = new Promise<{ hostname: string; port: number }>((r) => (listening = r));
-  const fetch = opts.fetch;
-  // Deno.serve's req.url keeps the raw "." and ".." segments, so no raw target is needed. It
-  // always writes Date and frames every non-HEAD body, so a Connection: close reply keeps both.
-  const handler = (req: Request): Response | Promise<Response> => {
+/** Applies the runtime's framing rules (runtime.ts) to the app's handler. */
+function framed(fetch: ServeOptions["fetch"]): Handler {
+  // Deno's req.url keeps the raw "." and ".." segments, so no raw target is needed. It always
+  // writes Date and frames every non-HEAD body, so a Connection: close reply keeps both.
+  return (req: Request): Response | Promise<Response> => {
     if (req.method !== "HEAD") return fetch(req);
     const res = fetch(req);
     return res instanceof Promise ? res.then(headWithoutLength) : headWithoutLength(res);
   };
-  const server = Deno.serve({ hostname: opts.hostname, port: opts.port, onListen: (a) => listening(a) }, handler);
-  const addr = await ready;
+}
+
+/** A thrown handler error is a bug: one log line, and a bare 500 (Deno.serve's own default). */
+function onHandlerError(opts: ServeOptions): (e: unknown) => Response {
+  return (e) => {
+    opts.log?.("warn", "client request handler failed", { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+    return new Response("Internal Server Error", { status: 500 });
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function acceptFailed(opts: ServeOptions, e: unknown, backoffMs: number, lastLogMs: number): number {
+  // One line per second at most: under EMFILE every attempt fails.
+  const now = Date.now();
+  if (now - lastLogMs >= 1000) {
+    opts.log?.("warn", "client accept failed; backing off", { error: e instanceof Error ? e.message : String(e), backoffMs });
+    return now;
+  }
+  return lastLogMs;
+}
+
+/**
+ * Without a guard, or where Deno lacks the per-connection engine: Deno.serve, restarted on the
+ * same port when its accept loop dies (EMFILE ends it: its `finished` rejects and the listener
+ * is closed). No timeouts and no cap there.
+ */
+async function serveUnguarded(opts: ServeOptions): Promise<HttpServer> {
+  const handler = framed(opts.fetch);
+  const onError = onHandlerError(opts);
+  let closed = false;
+  let server!: ReturnType<typeof Deno.serve>;
+  let backoff = 0;
+  let lastLog = 0;
+  const start = async (port: number): Promise<{ hostname: string; port: number }> => {
+    let listening!: (a: { hostname: string; port: number }) => void;
+    const ready = new Promise<{ hostname: string; port: number }>((r) => (listening = r));
+    server = Deno.serve({ hostname: opts.hostname, port, onListen: (a: { hostname: string; port: number }) => listening(a), onError } as never, handler);
+    server.finished.catch(async (e: unknown) => {
+      while (!closed) {
+        backoff = Math.min(Math.max(backoff * 2, limits.clientAcceptBackoffMinMs), limits.clientAcceptBackoffMaxMs);
+        lastLog = acceptFailed(opts, e, backoff, lastLog);
+        await sleep(backoff);
+        if (closed) return;
+        try {
+          await start(port);
+          return;
+        } catch (again) {
+          e = again;
+        }
+      }
+    });
+    const a = await ready;
+    backoff = 0;
+    return a;
+  };
+  const addr = await start(opts.port);
   return {
     port: addr.port,
     hostname: addr.hostname,
     close: async () => {
-      await server.shutdown();
+      closed = true;
+      await server.shutdown().catch(() => {});
+    },
+  };
+}
+
+/**
+ * The same response, with a body that calls `done` once, when the runtime has read its end (or
+ * cancelled it, or it failed): a watch holds its connection busy exactly that long.
+ */
+function endTracked(res: Response, done: () => void): Response {
+  const reader = res.body!.getReader();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    done();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        end();
+        c.error(e);
+        return;
+      }
+      if (r.done) {
+        end();
+        c.close();
+      } else c.enqueue(r.value);
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+/** One accepted client connection, as the guard sees it. */
+interface Tracked {
+  readonly abort: AbortController;
+  /** Requests in its handler plus response bodies still streaming. */
+  busy: number;
+  /** A request has been dispatched on it (else the header timeout applies, not the idle one). */
+  served: boolean;
+  /** When it last became idle (or was accepted), in ms since the epoch. */
+  since: number;
+}
+
+const REFUSAL = new TextEncoder().encode(
+  "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",
+);
+
+/**
+ * Answers a connection over the cap with a 503 and closes it. It reads what the client sent for
+ * a moment first: closing a socket with unread bytes makes the kernel send a reset, which can
+ * destroy the 503 before the client reads it.
+ */
+async function refuse(conn: DenoConn, linger: boolean): Promise<void> {
+  let timer: number | undefined;
+  try {
+    await conn.write(REFUSAL);
+    if (linger) {
+      await conn.closeWrite();
+      timer = setTimeout(() => {
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      }, limits.clientRefusalLingerMs) as unknown as number;
+      const buf = new Uint8Array(4096);
+      while ((await conn.read(buf)) !== null) { /* discard */ }
+    }
+  } catch { /* the client went away, or the linger timer closed it */ }
+  clearTimeout(timer);
+  try {
+    conn.close();
+  } catch { /* closed by the timer */ }
+}
+
+async function serve(opts: ServeOptions): Promise<HttpServer> {
+  const guard = opts.guard;
+  const onConnection = serveOnConnection();
+  if (guard === undefined) return serveUnguarded(opts);
+  if (onConnection === undefined) {
+    opts.log?.("warn", "this Deno has no per-connection HTTP engine: client idle/header timeouts and the connection cap are off", {});
+    return serveUnguarded(opts);
+  }
+  const listener = Deno.listen({ hostname: opts.hostname, port: opts.port });
+  const handler = framed(opts.fetch);
+  const onError = onHandlerError(opts);
+  const isStream = opts.isStream;
+  const conns = new Set<Tracked>();
+  const finished = new Set<Promise<void>>();
+  let closed = false;
+  let refusing = 0;
+  const sweepMs = Math.max(10, Math.min(1000, Math.floor(Math.min(guard.headerTimeoutMs, guard.idleTimeoutMs) / 4)));
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of conns) {
+      if (c.busy > 0) continue;
+      if (now - c.since >= (c.served ? guard.idleTimeoutMs : guard.headerTimeoutMs)) c.abort.abort();
+    }
+  }, sweepMs) as unknown as number;
+  Deno.unrefTimer(sweep);
+
+  const track = (conn: DenoConn): void => {
+    const c: Tracked = { abort: new AbortController(), busy: 0, served: false, since: Date.now() };
+    const release = () => {
+      c.since = Date.now();
+      // Aborting an idle connection closes it; a busy one would lose its response.
+      if (--c.busy === 0 && closed) c.abort.abort();
+    };
+    const ended = (res: Response): Response => {
+      if (isStream !== undefined && isStream(res)) return endTracked(res, release);
+      release();
+      return res;
+    };
+    const failed = (e: unknown): never => {
+      release();
+      throw e;
+    };
+    const perConn: Handler = (req) => {
+      c.busy++;
+      c.served = true;
+      let res: Response | Promise<Response>;
+      try {
+        res = handler(req);
+      } catch (e) {
+        return failed(e);
+      }
+      return res instanceof Promise ? res.then(ended, failed) : ended(res);
+    };
+    conns.add(c);
+    let done: Promise<void>;
+    try {
+      done = onConnection(conn, c.abort.signal, perConn, onError, () => {}).finished;
+    } catch {
+      conns.delete(c);
+      conn.close();
+      return;
+    }
+    // A connection's end (reset, a malformed request hyper refused, our abort) is not the member's business.
+    const settled: Promise<void> = done.catch(() => {}).then(() => {
+      conns.delete(c);
+      finished.delete(settled);
+    });
+    finished.add(settled);
+  };
+
+  const acceptLoop = async () => {
+    let backoff = 0;
+    let lastLog = 0;
+    while (!closed) {
+      let conn: DenoConn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (closed || e instanceof Deno.errors.BadResource) return;
+        // EMFILE, ENFILE, ENOBUFS...: the listener survives; wait as Go's http.Server does.
+        backoff = Math.min(Math.max(backoff * 2, limits.clientAcceptBackoffMinMs), limits.clientAcceptBackoffMaxMs);
+        lastLog = acceptFailed(opts, e, backoff, lastLog);
+        await sleep(backoff);
+        continue;
+      }
+      backoff = 0;
+      if (conns.size >= guard.connectionsMax) {
+        const linger = refusing < limits.clientRefusalsLingeringMax;
+        refusing++;
+        void refuse(conn, linger).finally(() => refusing--);
+        continue;
+      }
+      track(conn);
+    }
+  };
+  void acceptLoop();
+
+  return {
+    port: listener.addr.port,
+    hostname: listener.addr.hostname,
+    close: async () => {
+      closed = true;
+      clearInterval(sweep);
+      try {
+        listener.close();
+      } catch { /* closed */ }
+      // Idle connections close now; busy ones when their last response ends (release()).
+      for (const c of conns) if (c.busy === 0) c.abort.abort();
+      await Promise.all([...finished]);
     },
   };
 }

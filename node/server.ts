@@ -9,7 +9,8 @@ import type { Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { Node } from "./node.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
-import type { HttpServer, Runtime } from "./runtime.ts";
+import type { ConnectionGuard, HttpServer, Runtime } from "./runtime.ts";
+import { readFileSync } from "node:fs";
 import { limits } from "../internal/limits.ts";
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
@@ -21,6 +22,37 @@ export interface Member {
   /** Resolves when the member has stopped (after stop(), or a fatal error). */
   readonly done: Promise<Error | undefined>;
   stop(): Promise<void>;
+}
+
+/** The soft limit on open files of this process, from /proc (Linux), or undefined. */
+function softFdLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The client listeners' bounds. Without --client-connections-max the cap also stays
+ * limits.clientReserveFds below the fd limit: past it, accept fails with EMFILE for clients and
+ * SQLite and the peer port alike, where a 503 tells the one client too many what happened.
+ */
+function clientGuard(config: Config): ConnectionGuard {
+  let connectionsMax = config.clientConnectionsMax;
+  if (connectionsMax === undefined) {
+    connectionsMax = limits.clientConnectionsMax;
+    const fds = softFdLimit();
+    if (fds !== undefined && fds - limits.clientReserveFds >= limits.clientReserveFds) {
+      connectionsMax = Math.min(connectionsMax, fds - limits.clientReserveFds);
+    }
+  }
+  return {
+    connectionsMax,
+    headerTimeoutMs: config.clientHeaderTimeoutMs ?? limits.clientHeaderTimeoutMs,
+    idleTimeoutMs: config.clientIdleTimeoutMs ?? limits.clientIdleTimeoutMs,
+  };
 }
 
 export async function startMember(config: Config, runtime: Runtime, logger: Logger): Promise<Member> {
@@ -53,6 +85,7 @@ export async function startMember(config: Config, runtime: Runtime, logger: Logg
     onRemoved: () => void stopAll(),
   });
   const api = createApi(node, {});
+  const guard = clientGuard(config);
   try {
     // Peers first: the other members may be waiting for this one to elect a leader.
     for (const u of config.listenPeerUrls) {
@@ -63,7 +96,16 @@ export async function startMember(config: Config, runtime: Runtime, logger: Logg
     // answer "no leader" until one is elected, as etcd does.
     if (node.single) await node.waitForLeader(config.electionTimeoutMs * 5);
     for (const u of config.listenClientUrls) {
-      clientServers.push(await runtime.serve({ hostname: u.hostname, port: Number(u.port), fetch: api.fetch }));
+      clientServers.push(
+        await runtime.serve({
+          hostname: u.hostname,
+          port: Number(u.port),
+          fetch: api.fetch,
+          isStream: api.isStream,
+          guard,
+          log: (level, msg, fields) => logger[level](msg, { listener: u.href, ...fields }),
+        }),
+      );
     }
   } catch (e) {
     await stopAll();

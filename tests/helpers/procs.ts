@@ -142,13 +142,19 @@ export interface CoreplaneOptions {
   readonly extraArgs?: readonly string[];
   readonly env?: Record<string, string>;
   readonly timeoutMs?: number;
+  /** Runs the member under this limit on open files (`ulimit -n`, soft and hard). */
+  readonly fdLimit?: number;
 }
 
 /** Starts `coreplane serve` and resolves once /health answers 200. */
 export function startCoreplane(o: CoreplaneOptions): Promise<Proc> {
   const dataDir = o.dataDir ?? tempDir("member");
   const client = `http://127.0.0.1:${o.clientPort}`;
-  const { cmd, args } = mainCommand();
+  let { cmd, args } = mainCommand();
+  if (o.fdLimit !== undefined) {
+    args = ["-c", `ulimit -n ${Math.floor(o.fdLimit)} && exec "$0" "$@"`, cmd, ...args];
+    cmd = "bash";
+  }
   const flags = memberFlags(o.name ?? "n1", dataDir, client, `http://127.0.0.1:${o.peerPort}`);
   return startServer(cmd, [...args, "serve", ...flags, "--log-level", "warn", ...(o.extraArgs ?? [])], client, dataDir, {
     cwd: repoRoot,
