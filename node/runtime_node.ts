@@ -127,7 +127,8 @@ function serve(opts: ServeOptions): Promise<HttpServer> {
   // The raw target keeps "." and ".." segments, which node-server's WHATWG URL resolves away.
   const fetch = (req: Request, env: HttpBindings | Http2Bindings): Response | Promise<Response> => {
     const incoming = env.incoming as IncomingMessage;
-    if (incoming.headers["transfer-encoding"] !== undefined) req = withChunkedBody(req, incoming);
+    // (GET and HEAD requests carry no body a Request can hold: node-server drops theirs too.)
+    if (incoming.headers["transfer-encoding"] !== undefined && req.method !== "GET" && req.method !== "HEAD") req = withChunkedBody(req, incoming);
     const res = handler(req, incoming.url);
     // Only synchronous replies can be the server-level error (app.ts answers it before routing).
     if (!(res instanceof Promise) && res.status === 400 && res.headers.get("connection") === "close") {
