@@ -632,7 +632,10 @@ export class Node implements ApiDeps {
       const refused = refusePeerMessage(this.#raw, m) ??
         (m.type === MessageType.Prop ? refuseProposal(m.entries, m.from) : undefined);
       if (refused !== undefined) {
-        this.#log.debug("refused a peer message", { peer: m.from, type: m.type, reason: refused });
+        this.#peerPort.count("messagesRefused", this.#log, limits.peerWarnIntervalMs, m.from, "peer port: refusing a message", {
+          type: m.type,
+          error: refused,
+        });
         continue;
       }
       if (m.type === MessageType.App) this.#recvAppendCount++;

@@ -77,6 +77,7 @@ export type PeerDropReason =
   | "wrongSender" // a message whose from/to differ from the handshake's
   | "overBudget" // an announced size that does not fit peerReceiveBytesMax
   | "snapshotsRefused" // implausible snapshot header, or one already being received
+  | "messagesRefused" // decoded, but impossible for the member's state or a proposal with entries no member may apply
   | "acceptErrors" // EMFILE, ENFILE ... on the listener
   | "listenerRestarts"; // the listener stopped accepting (Deno after EMFILE) and was opened anew
 
@@ -87,7 +88,8 @@ export type PeerDropReason =
 export class PeerPortState {
   readonly counters: Record<PeerDropReason | "bytesRefused", number> = {
     connectionsRefused: 0, handshakesRefused: 0, sendersNotFound: 0, handshakeTimeouts: 0, httpHeaderTimeouts: 0,
-    idleTimeouts: 0, badFrames: 0, wrongSender: 0, overBudget: 0, snapshotsRefused: 0, acceptErrors: 0, listenerRestarts: 0,
+    idleTimeouts: 0, badFrames: 0, wrongSender: 0, overBudget: 0, snapshotsRefused: 0, messagesRefused: 0, acceptErrors: 0,
+    listenerRestarts: 0,
     bytesRefused: 0,
   };
   connections = 0;

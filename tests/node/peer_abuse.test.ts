@@ -12,7 +12,8 @@ import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import type { NodeId } from "../../internal/brand.ts";
 import { encodeMessages, encodeSnapshotHeader } from "../../log/message_codec.ts";
-import { type Message, MessageType } from "../../log/types.ts";
+import { EntryType, type Message, MessageType } from "../../log/types.ts";
+import { encodeEnvelope } from "../../log/codec.ts";
 import { freePorts } from "../helpers/ports.ts";
 import { mainCommand, type Proc, repoRoot, startCoreplane, tempDir } from "../helpers/procs.ts";
 
@@ -130,6 +131,35 @@ s("a stream whose messages claim another sender is dropped and counted", async (
   r.sock.write(encodeMessages([m]));
   await until("the drop", () => (r.isClosed() ? true : undefined));
   assert.ok((await status(li)).peer!.wrongSender >= 1);
+});
+
+s("a forwarded proposal whose entries no member could apply is refused by the leader; every member keeps serving", async () => {
+  const { li, lead, follower } = await roles();
+  const r = await raw(peerPort(li), `CPRAFT/1 msg ${follower} ${lead.id} ${lead.clusterId}\n`);
+  await until("OK", () => (r.text() === "OK\n" ? true : undefined));
+  const prop = (data: Uint8Array): Message => ({
+    type: MessageType.Prop, to: lead.id as NodeId, from: follower, term: 0, logTerm: 0, index: 0,
+    entries: [{ term: 0, index: 0, type: EntryType.Normal, data }], commit: 0, reject: false, rejectHint: 0,
+  });
+  const envelope = (command: unknown) => encodeEnvelope({ timeMs: Date.now(), proposer: follower, requestId: 1, command });
+  // A command with the wrong field types, one of a type nobody owns, and an envelope whose CRC fails:
+  // committed, each would stop every member on apply (and again at every restart).
+  const bad = [envelope({ type: "kv/set", path: { x: 1 }, value: 3 }), envelope(["member/add", 1]), new Uint8Array([1, 0, 0, 0, 0, 0x80])];
+  const before = (await status(li)).peer!.messagesRefused;
+  r.sock.write(encodeMessages(bad.map(prop)));
+  await until("the refusals to be counted", async () => ((await status(li)).peer!.messagesRefused - before >= 3 ? true : undefined));
+  // The stream stays open (the messages were well-formed) and every member still takes writes.
+  const w = await fetch(`${client(li)}/v2/keys/after-poison`, { method: "PUT", body: new URLSearchParams({ value: "ok" }), signal: AbortSignal.timeout(10_000) });
+  assert.is(w.status, 201);
+  await w.body?.cancel();
+  for (const i of [1, 2, 3]) {
+    const g = await until(`member ${i} to apply the write`, async () => {
+      const x = await fetch(`${client(i)}/v2/keys/after-poison`, { signal: AbortSignal.timeout(5000) });
+      return x.status === 200 ? x : (await x.body?.cancel(), undefined);
+    });
+    assert.is(((await g.json()) as { node: { value: string } }).node.value, "ok");
+  }
+  r.sock.destroy();
 });
 
 s("frames over the shared budget and a useless 1 GiB snapshot header are refused before buffering; the leader keeps serving", async () => {
