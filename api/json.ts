@@ -425,9 +425,47 @@ export function nodeJson(node: KvNode): string {
 }
 
 /**
+ * A string while the text is small, UTF-8 chunks (ByteChunks) from `spillChars` on. Almost every
+ * read is one small node, and for those a string is what is cheap: building it costs about a
+ * tenth of a byte buffer's allocation and filling, and runtimes send a string body faster than a
+ * Uint8Array one (measured on Deno 2.9: 0.6 against 7 us per single-key get, 0.15 against 1.7 us
+ * per Response, about a third of the GET throughput).
+ */
+class SpillOut implements JsonOut {
+  text_ = "";
+  chunks: ByteChunks | undefined;
+  readonly #spillChars: number;
+  readonly #chunkBytes: number;
+
+  constructor(spillChars: number, chunkBytes: number) {
+    this.#spillChars = spillChars;
+    this.#chunkBytes = chunkBytes;
+  }
+
+  text(t: string): void {
+    if (this.chunks !== undefined) return this.chunks.text(t);
+    this.text_ += t;
+    if (this.text_.length > this.#spillChars) this.#spill();
+  }
+
+  literal(s: string): void {
+    if (this.chunks !== undefined) return this.chunks.literal(s);
+    this.text_ += goJsonString(s);
+    if (this.text_.length > this.#spillChars) this.#spill();
+  }
+
+  #spill(): void {
+    this.chunks = new ByteChunks(this.#chunkBytes);
+    this.chunks.text(this.text_);
+    this.text_ = "";
+  }
+}
+
+/**
  * A get's event JSON, {"action":"get","node":...}\n, written straight from the store (no KvNode
- * tree) as UTF-8 chunks of about `chunkBytes`, or the store's error. `timed`: some node has an
- * expiration, so the same read a moment later may differ (its ttl).
+ * tree): as one string when it is short (under a quarter of `chunkBytes` in UTF-16 units), else as
+ * UTF-8 chunks of about `chunkBytes` and their total length; or the store's error. `timed`: some
+ * node has an expiration, so the same read a moment later may differ (its ttl).
  */
 export function kvListingJson(
   state: KvState,
@@ -436,15 +474,16 @@ export function kvListingJson(
   sorted: boolean,
   nowMs: number,
   chunkBytes = 64 * 1024,
-): { chunks: Uint8Array[]; bytes: number; timed: boolean } | KvError {
-  const out = new ByteChunks(chunkBytes);
+): { text: string; timed: boolean } | { chunks: Uint8Array[]; bytes: number; timed: boolean } | KvError {
+  const out = new SpillOut(chunkBytes >> 2, chunkBytes);
   const w = new NodeJsonWriter(out);
   out.text('{"action":"get","node":');
   const err = kvGetInto(state, path, { recursive, sorted }, nowMs, w);
   if (err !== undefined) return err;
   out.text("}\n");
-  const bytes = out.bytes;
-  return { chunks: out.end(), bytes, timed: w.timed };
+  if (out.chunks === undefined) return { text: out.text_, timed: w.timed };
+  const bytes = out.chunks.bytes;
+  return { chunks: out.chunks.end(), bytes, timed: w.timed };
 }
 
 /**
