@@ -118,7 +118,6 @@ export const limits = Object.freeze({
    */
   peerTermMax: 2 ** 52,
 
-
   // --- the client port: connections, timeouts and bodies ---
   /**
    * Client connections one listener holds at once; one more gets a 503 and is closed. When the

@@ -1,6 +1,6 @@
 // The wire form of Raft messages between members: a batch of messages is one CBOR array of compact
 // arrays, and batches travel as length-prefixed frames (4-byte big-endian length, then the bytes).
-// FrameReader reassembles frames from a byte stream split anywhere. Pure: node/transport.ts owns
+// FrameReader reassembles frames from a byte stream split anywhere, reserving each from a budget. Pure: node/transport.ts owns
 // the sockets. Must not know about connections, peers or retries.
 
 import type { Index, NodeId, Term } from "../internal/brand.ts";
@@ -22,9 +22,6 @@ export class MessageCodecError extends Error {
   override name = "MessageCodecError";
   readonly code = "peer/bad-frame";
 }
-
-/** Largest frame accepted, in bytes: a full append message (1 MiB of entries) plus headroom. */
-export const frameBytesMax = 64 * 1024 * 1024;
 
 type WireEntry = [Term, Index, EntryType, Uint8Array];
 type WireSnapshot = [Index, Term, NodeId[], NodeId[], Uint8Array];
@@ -303,47 +300,73 @@ export function encodeChunk(data: Uint8Array): Uint8Array {
   return frame(data);
 }
 
-/** Reassembles length-prefixed frames from chunks of a byte stream. */
-export class FrameReader {
-  #buf = new Uint8Array(64 * 1024);
-  #len = 0;
-  readonly #maxFrameBytes: number;
+/**
+ * Where a FrameReader reserves each frame's announced length before it buffers a byte of it
+ * (node/peer_server.ts: one budget across every peer connection), and gives it back when the
+ * frame is handed over. `reserve` refuses by throwing.
+ */
+export interface FrameBudget {
+  reserve(bytes: number): void;
+  release(bytes: number): void;
+}
 
-  /** maxFrameBytes: a frame announcing more is refused before any of it is buffered. */
-  constructor(maxFrameBytes: number = frameBytesMax) {
+/**
+ * Reassembles length-prefixed frames from chunks of a byte stream split anywhere. A frame's body
+ * is allocated once, at its announced length, and only after that length passed the size cap and
+ * the budget: a peer that announces much and sends little holds only what the budget let it.
+ */
+export class FrameReader {
+  readonly #maxFrameBytes: number;
+  readonly #budget: FrameBudget | undefined;
+  readonly #len = new Uint8Array(4);
+  #lenGot = 0;
+  #body: Uint8Array | undefined;
+  #bodyGot = 0;
+
+  /** maxFrameBytes: a frame announcing more is refused (MessageCodecError) before any of it is buffered. */
+  constructor(maxFrameBytes: number = limits.peerFrameBytesMax, budget?: FrameBudget) {
     this.#maxFrameBytes = maxFrameBytes;
+    this.#budget = budget;
   }
 
-  /** Adds bytes; returns every frame body now complete. Throws MessageCodecError on an oversized frame. */
+  /** Adds bytes; returns every frame body now complete. Throws MessageCodecError, or what the budget throws. */
   push(chunk: Uint8Array): Uint8Array[] {
-    if (this.#buf.length - this.#len < chunk.length) {
-      const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + chunk.length));
-      next.set(this.#buf.subarray(0, this.#len));
-      this.#buf = next;
-    }
-    // Copied in: the caller's chunk may be reused once this returns.
-    this.#buf.set(chunk, this.#len);
-    this.#len += chunk.length;
     const out: Uint8Array[] = [];
-    const b = this.#buf;
     let off = 0;
-    while (this.#len - off >= 4) {
-      const n = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
-      if (n > this.#maxFrameBytes) throw new MessageCodecError(`a frame of ${n} bytes exceeds ${this.#maxFrameBytes}`);
-      if (this.#len - off - 4 < n) break;
-      // A copy: entries decoded from the body outlive this buffer.
-      out.push(b.slice(off + 4, off + 4 + n));
-      off += 4 + n;
-    }
-    if (off > 0) {
-      b.copyWithin(0, off, this.#len);
-      this.#len -= off;
+    while (off < chunk.length) {
+      const r = this.next(chunk, off);
+      off = r.off;
+      if (r.body) out.push(r.body);
     }
     return out;
   }
 
-  /** Bytes buffered towards an incomplete frame. */
+  /** Reads from `d` at `off` until one frame completes or `d` ends; returns the frame, if any, and where it stopped. */
+  next(d: Uint8Array, off: number): { body?: Uint8Array; off: number } {
+    if (!this.#body) {
+      while (this.#lenGot < 4 && off < d.length) this.#len[this.#lenGot++] = d[off++];
+      if (this.#lenGot < 4) return { off };
+      const n = ((this.#len[0] << 24) | (this.#len[1] << 16) | (this.#len[2] << 8) | this.#len[3]) >>> 0;
+      this.#lenGot = 0;
+      if (n > this.#maxFrameBytes) throw new MessageCodecError(`a frame of ${n} bytes exceeds ${this.#maxFrameBytes}`);
+      this.#budget?.reserve(n);
+      this.#body = new Uint8Array(n);
+      this.#bodyGot = 0;
+    }
+    // Copied in: the caller's chunk may be reused once this returns, and decoded entries outlive it.
+    const take = Math.min(this.#body.length - this.#bodyGot, d.length - off);
+    this.#body.set(d.subarray(off, off + take), this.#bodyGot);
+    this.#bodyGot += take;
+    off += take;
+    if (this.#bodyGot < this.#body.length) return { off };
+    const body = this.#body;
+    this.#body = undefined;
+    this.#budget?.release(body.length);
+    return { body, off };
+  }
+
+  /** Bytes taken towards an incomplete frame (its length prefix included). */
   get pendingBytes(): number {
-    return this.#len;
+    return this.#body ? 4 + this.#bodyGot : this.#lenGot;
   }
 }

@@ -13,7 +13,7 @@
 import net from "node:net";
 import type { NodeId } from "../internal/brand.ts";
 import { limits } from "../internal/limits.ts";
-import { decodeMessages, decodeSnapshotHeader, MessageCodecError } from "../log/message_codec.ts";
+import { decodeMessages, decodeSnapshotHeader, FrameReader, MessageCodecError } from "../log/message_codec.ts";
 import type { Message } from "../log/types.ts";
 import type { Logger } from "./logger.ts";
 
@@ -381,63 +381,22 @@ function serveConnection(c: Conn, handler: PeerServerHandler, logger: Logger, li
 }
 
 /**
- * Reassembles length-prefixed frames, reserving each frame's announced length from the shared
- * budget before buffering a byte of it, and releasing it when the frame is handed over (or the
- * connection closes: Conn.reserved). Unlike log/message_codec.ts's FrameReader, it never buffers
- * more than one frame's announced size, and never one over the budget.
+ * A FrameReader whose frames are reserved from the port's shared budget before a byte of them is
+ * buffered, and released when handed over (or when the connection closes: Conn.reservedFrame).
  */
-class BudgetedFrames {
-  readonly #c: Conn;
-  readonly #st: PeerPortState;
-  readonly #lim: PeerServerLimits;
-  readonly #len = new Uint8Array(4);
-  #lenGot = 0;
-  #body: Uint8Array | undefined;
-  #bodyGot = 0;
-  constructor(c: Conn, st: PeerPortState, lim: PeerServerLimits) {
-    this.#c = c;
-    this.#st = st;
-    this.#lim = lim;
-  }
-
-  /** Adds bytes; returns the frame bodies now complete. Throws PeerDrop. */
-  push(d: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    let off = 0;
-    while (off < d.length) {
-      const r = this.next(d, off);
-      off = r.off;
-      if (r.body) out.push(r.body);
-    }
-    return out;
-  }
-
-  /** Reads from d at off until one frame completes or d ends; returns where it stopped. Throws PeerDrop. */
-  next(d: Uint8Array, off: number): { body?: Uint8Array; off: number } {
-    if (!this.#body) {
-      while (this.#lenGot < 4 && off < d.length) this.#len[this.#lenGot++] = d[off++];
-      if (this.#lenGot < 4) return { off };
-      const n = ((this.#len[0] << 24) | (this.#len[1] << 16) | (this.#len[2] << 8) | this.#len[3]) >>> 0;
-      this.#lenGot = 0;
-      if (n > this.#lim.frameBytesMax) throw new PeerDrop("badFrames", `a frame of ${n} bytes exceeds ${this.#lim.frameBytesMax}`, n);
-      if (!this.#st.reserve(n, this.#lim, true)) {
-        throw new PeerDrop("overBudget", `a frame of ${n} bytes does not fit the peer port's budget (frames hold ${this.#st.frameBytes} of ${this.#lim.framesBytesMax} bytes)`, n);
+function budgetedFrames(c: Conn, st: PeerPortState, lim: PeerServerLimits): FrameReader {
+  return new FrameReader(lim.frameBytesMax, {
+    reserve: (n) => {
+      if (!st.reserve(n, lim, true)) {
+        throw new PeerDrop("overBudget", `a frame of ${n} bytes does not fit the peer port's budget (frames hold ${st.frameBytes} of ${lim.framesBytesMax} bytes)`, n);
       }
-      this.#c.reservedFrame += n;
-      this.#body = new Uint8Array(n);
-      this.#bodyGot = 0;
-    }
-    const take = Math.min(this.#body.length - this.#bodyGot, d.length - off);
-    this.#body.set(d.subarray(off, off + take), this.#bodyGot);
-    this.#bodyGot += take;
-    off += take;
-    if (this.#bodyGot < this.#body.length) return { off };
-    const body = this.#body;
-    this.#body = undefined;
-    this.#st.release(body.length, true);
-    this.#c.reservedFrame -= body.length;
-    return { body, off };
-  }
+      c.reservedFrame += n;
+    },
+    release: (n) => {
+      st.release(n, true);
+      c.reservedFrame -= n;
+    },
+  });
 }
 
 /** Every message on a stream must come from the handshake's sender and be for this member. */
@@ -451,7 +410,7 @@ function checkAddress(msgs: readonly Message[], from: NodeId, to: NodeId): void 
 
 function receiveStream(c: Conn, first: Uint8Array, handler: PeerServerHandler, logger: Logger, from: NodeId, to: NodeId, lim: PeerServerLimits): void {
   const sock = c.sock;
-  const frames = new BudgetedFrames(c, handler.port, lim);
+  const frames = budgetedFrames(c, handler.port, lim);
   const onData = (d: Uint8Array) => {
     c.lastDataMs = Date.now();
     try {
@@ -488,7 +447,7 @@ function receiveSnapshot(
 ): void {
   const sock = c.sock;
   const st = handler.port;
-  const frames = new BudgetedFrames(c, st, lim);
+  const frames = budgetedFrames(c, st, lim);
   let header: { message: Message; dataBytes: number } | undefined;
   let data = new Uint8Array(0);
   let got = 0;
