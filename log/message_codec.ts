@@ -1,7 +1,8 @@
 // The wire form of Raft messages between members: a batch of messages is one CBOR array of compact
 // arrays, and batches travel as length-prefixed frames (4-byte big-endian length, then the bytes).
-// FrameReader reassembles frames from a byte stream split anywhere, reserving each from a budget. Pure: node/transport.ts owns
-// the sockets. Must not know about connections, peers or retries.
+// FrameReader reassembles frames from a byte stream split anywhere, reserving each from a budget.
+// Pure: node/transport.ts and node/peer_server.ts own the sockets. Must not know about
+// connections, peers or retries.
 
 import type { Index, NodeId, Term } from "../internal/brand.ts";
 import { limits } from "../internal/limits.ts";
