@@ -16,7 +16,9 @@ if (process.env.COREPLANE_RUNTIME === "node") {
   argv = ["--import", require.resolve("tsx"), main, ...args];
 } else {
   cmd = join(dirname(require.resolve("deno/package.json")), "..", ".bin", "deno");
-  argv = ["run", "-A", "--quiet", main, ...args];
+  // --unstable-no-legacy-abort: request.signal aborts only when a client goes away (a watch ends),
+  // not after every reply; deno.json says the same for runs inside the repository.
+  argv = ["run", "-A", "--quiet", "--unstable-no-legacy-abort", main, ...args];
 }
 const child = spawn(cmd, argv, { stdio: "inherit" });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
