@@ -174,6 +174,12 @@ export class Node implements ApiDeps {
   #sendAppendCount = 0;
   readonly #followers = new Map<NodeId, FollowerCounter>();
   readonly #ownEnvelopes = new WeakMap<Uint8Array, Envelope<Command>>();
+  /**
+   * Snapshots received from peers, decoded before they were stepped (one that does not decode is
+   * refused there: installed, it would stop this member now and at every restart), so the install
+   * does not decode them twice.
+   */
+  readonly #receivedStates = new WeakMap<Uint8Array, States>();
   /** The index of the empty entry this member appended when it became leader. */
   #leaderFirstIndex = 0;
   /** What the peer port refused and holds (shared by every peer listener; shown in status()). */
@@ -630,7 +636,8 @@ export class Node implements ApiDeps {
       if (m.to !== this.#id.memberId) continue;
       // Well-formed but impossible for this member's state (it would trip a core assert): dropped like a lost message.
       const refused = refusePeerMessage(this.#raw, m) ??
-        (m.type === MessageType.Prop ? refuseProposal(m.entries, m.from) : undefined);
+        (m.type === MessageType.Prop ? refuseProposal(m.entries, m.from) : undefined) ??
+        (m.type === MessageType.Snap ? this.#refuseSnapshotData(m) : undefined);
       if (refused !== undefined) {
         this.#peerPort.count("messagesRefused", this.#log, limits.peerWarnIntervalMs, m.from, "peer port: refusing a message", {
           type: m.type,
@@ -656,6 +663,17 @@ export class Node implements ApiDeps {
       }
     }
     this.#schedule();
+  }
+
+  /** Why a received snapshot's data may not be installed (it does not decode), or undefined; keeps what it decoded. */
+  #refuseSnapshotData(m: Message): string | undefined {
+    const data = m.snapshot!.data;
+    try {
+      this.#receivedStates.set(data, decodeSnapshot(data));
+      return undefined;
+    } catch (e) {
+      return `a snapshot whose data does not decode (${(e as Error).message})`;
+    }
   }
 
   /** Stops after handing leadership to the most caught-up follower, so clients need not wait for an election. */
@@ -891,7 +909,7 @@ export class Node implements ApiDeps {
   #finishReady(rd: Ready): void {
     if (rd.softState) this.#onSoftState(rd.softState.lead, rd.softState.raftState);
     if (rd.snapshot && rd.snapshot.metadata.index > this.#applied) {
-      this.#states = decodeSnapshot(rd.snapshot.data);
+      this.#states = this.#receivedStates.get(rd.snapshot.data) ?? decodeSnapshot(rd.snapshot.data);
       this.#applied = rd.snapshot.metadata.index;
       this.#confState = rd.snapshot.metadata.confState;
       this.#log.info("installed a snapshot from the leader", { index: this.#applied });
