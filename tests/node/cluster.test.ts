@@ -4,6 +4,7 @@
 // is removed (and stops), a graceful stop hands leadership over, and a member started for another
 // cluster is refused and exits with a clear message. Ports 29200-29299.
 import { suite } from "uvu";
+import { until } from "../helpers/raw_socket.ts";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { type Proc, startCoreplane } from "../helpers/procs.ts";
@@ -20,21 +21,6 @@ interface Status { id: string; leader: string; state: string; members: { id: str
 async function status(i: number): Promise<Status> {
   const r = await fetch(`${client(i)}/v1/cluster/status`);
   return await r.json() as Status;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
 
 function start(i: number, dataDir?: string, extra: string[] = []): Promise<Proc> {

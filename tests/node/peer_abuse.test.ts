@@ -6,12 +6,13 @@
 // peer port (accept errors) and serves again afterwards. Counters come from GET /v1/cluster/status
 // (`peer`). Attacks are bounded and target 127.0.0.1 only.
 import { suite } from "uvu";
+import { type RawSocket, rawSocket, until } from "../helpers/raw_socket.ts";
 import * as assert from "uvu/assert";
 import net from "node:net";
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import type { NodeId } from "../../internal/brand.ts";
-import { encodeMessages, encodeSnapshotHeader } from "../../log/message_codec.ts";
+import { encodeChunk, encodeMessages, encodeSnapshotHeader } from "../../log/message_codec.ts";
 import { EntryType, type Message, MessageType } from "../../log/types.ts";
 import { encodeEnvelope } from "../../log/codec.ts";
 import { freePorts } from "../helpers/ports.ts";
@@ -35,43 +36,6 @@ const procs: Proc[] = [];
 
 async function status(i: number): Promise<Status> {
   return await (await fetch(`${client(i)}/v1/cluster/status`, { signal: AbortSignal.timeout(5000) })).json() as Status;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
-
-interface Raw {
-  sock: net.Socket;
-  text(): string;
-  isClosed(): boolean;
-}
-
-function raw(port: number, first?: string | Uint8Array): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: "127.0.0.1", port });
-    let got = "";
-    let closed = false;
-    sock.on("data", (d: Uint8Array) => (got += new TextDecoder().decode(d)));
-    sock.once("close", () => (closed = true));
-    sock.on("error", () => {});
-    sock.once("connect", () => {
-      if (first !== undefined) sock.write(first);
-      resolve({ sock, text: () => got, isClosed: () => closed });
-    });
-    sock.once("error", reject);
-  });
 }
 
 function lengthPrefix(n: number): Uint8Array {
@@ -108,7 +72,7 @@ s("a sender that is not a member is refused, counted, and logged once", async ()
   const { li, lead } = await roles();
   const before = lead.peer?.sendersNotFound ?? 0;
   for (let k = 0; k < 20; k++) {
-    const r = await raw(peerPort(li), `CPRAFT/1 msg 1234abcd ${lead.id} ${lead.clusterId}\n`);
+    const r = await rawSocket(peerPort(li), `CPRAFT/1 msg 1234abcd ${lead.id} ${lead.clusterId}\n`);
     await until("the refusal", () => (r.isClosed() ? true : undefined), 10_000);
     assert.match(r.text(), /^ERR sender not found/);
   }
@@ -122,7 +86,7 @@ s("a sender that is not a member is refused, counted, and logged once", async ()
 
 s("a stream whose messages claim another sender is dropped and counted", async () => {
   const { li, lead, follower } = await roles();
-  const r = await raw(peerPort(li), `CPRAFT/1 msg ${follower} ${lead.id} ${lead.clusterId}\n`);
+  const r = await rawSocket(peerPort(li), `CPRAFT/1 msg ${follower} ${lead.id} ${lead.clusterId}\n`);
   await until("OK", () => (r.text() === "OK\n" ? true : undefined));
   const m: Message = {
     type: MessageType.HeartbeatResp, to: lead.id as NodeId, from: "1234abcd" as NodeId, term: lead.term,
@@ -135,7 +99,7 @@ s("a stream whose messages claim another sender is dropped and counted", async (
 
 s("a forwarded proposal whose entries no member could apply is refused by the leader; every member keeps serving", async () => {
   const { li, lead, follower } = await roles();
-  const r = await raw(peerPort(li), `CPRAFT/1 msg ${follower} ${lead.id} ${lead.clusterId}\n`);
+  const r = await rawSocket(peerPort(li), `CPRAFT/1 msg ${follower} ${lead.id} ${lead.clusterId}\n`);
   await until("OK", () => (r.text() === "OK\n" ? true : undefined));
   const prop = (data: Uint8Array): Message => ({
     type: MessageType.Prop, to: lead.id as NodeId, from: follower, term: 0, logTerm: 0, index: 0,
@@ -162,15 +126,44 @@ s("a forwarded proposal whose entries no member could apply is refused by the le
   r.sock.destroy();
 });
 
+s("a snapshot whose data does not decode is refused before it is installed; the follower keeps serving", async () => {
+  const { li, lead } = await roles();
+  const fi = [1, 2, 3].find((i) => i !== li)!;
+  const fol = await status(fi);
+  const voters = await Promise.all([1, 2, 3].map(async (i) => (await status(i)).id as NodeId));
+  // As the leader would send it (its id, its term), but the data is not a snapshot of this cluster's
+  // state: installed, it would stop the follower now and at every restart.
+  const data = new TextEncoder().encode("not a snapshot at all");
+  const sm: Message = {
+    type: MessageType.Snap, to: fol.id as NodeId, from: lead.id as NodeId, term: lead.term, logTerm: 0, index: 0, entries: [], commit: 0,
+    reject: false, rejectHint: 0,
+    snapshot: { metadata: { index: 1_000_000, term: lead.term, confState: { voters, learners: [] } }, data },
+  };
+  const before = fol.peer!.messagesRefused;
+  const r = await rawSocket(peerPort(fi), `CPRAFT/1 snap ${lead.id} ${fol.id} ${lead.clusterId}\n`);
+  r.sock.write(encodeSnapshotHeader(sm));
+  r.sock.write(encodeChunk(data));
+  await until("the refusal to be counted", async () => ((await status(fi)).peer!.messagesRefused > before ? true : undefined));
+  const w = await fetch(`${client(li)}/v2/keys/after-bad-snapshot`, { method: "PUT", body: new URLSearchParams({ value: "ok" }), signal: AbortSignal.timeout(10_000) });
+  assert.is(w.status, 201);
+  await w.body?.cancel();
+  const g = await until("the follower to apply the write", async () => {
+    const x = await fetch(`${client(fi)}/v2/keys/after-bad-snapshot`, { signal: AbortSignal.timeout(5000) });
+    return x.status === 200 ? x : (await x.body?.cancel(), undefined);
+  });
+  assert.is(((await g.json()) as { node: { value: string } }).node.value, "ok");
+  r.sock.destroy();
+});
+
 s("frames over the shared budget and a useless 1 GiB snapshot header are refused before buffering; the leader keeps serving", async () => {
   const { li, lead, follower } = await roles();
   const hs = (ch: string) => `CPRAFT/1 ${ch} ${follower} ${lead.id} ${lead.clusterId}\n`;
   // Frames: each connection announces 15 MiB and sends 1 KiB. The frames' share of the budget
   // (64 MiB across all connections) holds four; the fifth is dropped without buffering.
-  const held: Raw[] = [];
+  const held: RawSocket[] = [];
   try {
     for (let k = 0; k < 5; k++) {
-      const r = await raw(peerPort(li), hs(k % 2 === 0 ? "app" : "msg"));
+      const r = await rawSocket(peerPort(li), hs(k % 2 === 0 ? "app" : "msg"));
       await until("OK", () => (r.text().startsWith("OK\n") ? true : undefined));
       r.sock.write(lengthPrefix(15 * 1024 * 1024));
       r.sock.write(new Uint8Array(1024));
@@ -185,11 +178,11 @@ s("frames over the shared budget and a useless 1 GiB snapshot header are refused
     await until("the dropped connection to close", () => (held.some((r) => r.isClosed()) ? true : undefined));
     assert.is(held.filter((r) => r.isClosed()).length, 1);
     // A 64 MiB frame (the old per-connection cap) is refused outright.
-    const big = await raw(peerPort(li), hs("app"));
+    const big = await rawSocket(peerPort(li), hs("app"));
     big.sock.write(lengthPrefix(63 * 1024 * 1024));
     await until("the oversized frame to be dropped", () => (big.isClosed() ? true : undefined));
     // A snapshot header announcing 1 GiB, at the leader's own term: useless to a leader.
-    const snap = await raw(peerPort(li), hs("snap"));
+    const snap = await rawSocket(peerPort(li), hs("snap"));
     const sm: Message = {
       type: MessageType.Snap, to: lead.id as NodeId, from: follower, term: lead.term, logTerm: 0, index: 0, entries: [], commit: 0,
       reject: false, rejectHint: 0,
@@ -218,9 +211,9 @@ s("frames over the shared budget and a useless 1 GiB snapshot header are refused
 
 s("idle and half-sent connections to the peer port are closed eventually", async () => {
   const { li } = await roles();
-  const silent = await raw(peerPort(li));
-  const half = await raw(peerPort(li), "CPRAFT/1 msg ");
-  const slow = await raw(peerPort(li), "GET /members HTTP/1.1\r\n");
+  const silent = await rawSocket(peerPort(li));
+  const half = await rawSocket(peerPort(li), "CPRAFT/1 msg ");
+  const slow = await rawSocket(peerPort(li), "GET /members HTTP/1.1\r\n");
   // Default deadlines are 5 s; a generous liveness bound, not a timing check.
   await until("all three to be closed", () => (silent.isClosed() && half.isClosed() && slow.isClosed() ? true : undefined), 30_000);
   const st = await status(li);

@@ -7,8 +7,8 @@
 // received at a time. Every refusal is counted (PeerPortState). No wall-clock assertions: waits
 // are liveness bounds.
 import { suite } from "uvu";
+import { type RawSocket, rawSocket, until } from "../helpers/raw_socket.ts";
 import * as assert from "uvu/assert";
-import net from "node:net";
 import type { NodeId } from "../../internal/brand.ts";
 import { encodeChunk, encodeMessages, encodeSnapshotHeader } from "../../log/message_codec.ts";
 import { type Message, MessageType } from "../../log/types.ts";
@@ -61,39 +61,7 @@ async function serve(lim: PeerServerLimits): Promise<Fixture> {
   return f;
 }
 
-/** A raw client connection that records what it receives and when it is closed. */
-interface Raw {
-  sock: net.Socket;
-  text(): string;
-  closed: Promise<void>;
-  isClosed(): boolean;
-}
-
-function raw(port: number, first?: string | Uint8Array): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: "127.0.0.1", port });
-    let got = "";
-    let closed = false;
-    const closedP = new Promise<void>((r) => sock.once("close", () => ((closed = true), r())));
-    sock.on("data", (d: Uint8Array) => (got += new TextDecoder().decode(d)));
-    sock.on("error", () => {});
-    sock.once("connect", () => {
-      if (first !== undefined) sock.write(first);
-      resolve({ sock, text: () => got, closed: closedP, isClosed: () => closed });
-    });
-    sock.once("error", reject);
-  });
-}
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function closedWithin(r: Raw, what: string, ms = 10_000): Promise<void> {
+async function closedWithin(r: RawSocket, what: string, ms = 10_000): Promise<void> {
   await until(what, () => r.isClosed(), ms);
 }
 
@@ -119,9 +87,9 @@ function snapMessage(bytes: number): Message {
 s("a half-sent handshake and a slow HTTP head are closed and counted", async () => {
   const f = await serve(LIM);
   try {
-    const half = await raw(f.port, "CPRAFT/1 msg b2");
-    const slow = await raw(f.port, "GET /members HTTP/1.1\r\nHost: x\r\n");
-    const silent = await raw(f.port);
+    const half = await rawSocket(f.port, "CPRAFT/1 msg b2");
+    const slow = await rawSocket(f.port, "GET /members HTTP/1.1\r\nHost: x\r\n");
+    const silent = await rawSocket(f.port);
     await closedWithin(half, "the half-sent handshake to be closed");
     await closedWithin(slow, "the slow HTTP head to be closed");
     await closedWithin(silent, "the silent connection to be closed");
@@ -148,7 +116,7 @@ s("a silent Raft stream is closed; the transport's keepalive keeps an idle one o
     frameBytesTarget: 500,
   });
   try {
-    const idle = await raw(f.port, line("msg"));
+    const idle = await rawSocket(f.port, line("msg"));
     await closedWithin(idle, "the silent stream to be closed");
     assert.is(idle.text(), "OK\n");
     assert.is(f.state.counters.idleTimeouts, 1);
@@ -192,18 +160,18 @@ s("a batch bigger than the frame target goes out as several frames the receiver 
 s("the connection cap answers ERR too many connections and 503, and the port keeps serving", async () => {
   const f = await serve({ ...LIM, connectionsMax: 3, handshakeTimeoutMs: 30_000, httpHeaderTimeoutMs: 30_000 });
   try {
-    const held = await Promise.all([1, 2, 3].map(() => raw(f.port)));
+    const held = await Promise.all([1, 2, 3].map(() => rawSocket(f.port)));
     await until("three connections", () => f.state.connections === 3);
-    const r1 = await raw(f.port, line("msg"));
+    const r1 = await rawSocket(f.port, line("msg"));
     await closedWithin(r1, "the over-cap handshake to be answered");
     assert.is(r1.text(), "ERR too many connections\n");
-    const r2 = await raw(f.port, "GET /version HTTP/1.1\r\nHost: x\r\n\r\n");
+    const r2 = await rawSocket(f.port, "GET /version HTTP/1.1\r\nHost: x\r\n\r\n");
     await closedWithin(r2, "the over-cap GET to be answered");
     assert.match(r2.text(), /^HTTP\/1.1 503 /);
     assert.is(f.state.counters.connectionsRefused, 2);
     for (const h of held) h.sock.destroy();
     await until("the held connections to go", () => f.state.connections === 0);
-    const ok = await raw(f.port, "GET /version HTTP/1.1\r\nHost: x\r\n\r\n");
+    const ok = await rawSocket(f.port, "GET /version HTTP/1.1\r\nHost: x\r\n\r\n");
     await closedWithin(ok, "the GET to be answered");
     assert.match(ok.text(), /^HTTP\/1.1 200 /);
   } finally {
@@ -215,24 +183,24 @@ s("frames are refused from their announced length against one budget across conn
   const f = await serve({ ...LIM, streamIdleTimeoutMs: 30_000 });
   try {
     // 600 bytes announced, 10 sent: the first holds 600 of the frames' 1000.
-    const a = await raw(f.port, line("msg"));
+    const a = await rawSocket(f.port, line("msg"));
     a.sock.write(lengthPrefix(600));
     a.sock.write(new Uint8Array(10));
     await until("the first reservation", () => f.state.frameBytes === 600);
-    const b = await raw(f.port, line("app"));
+    const b = await rawSocket(f.port, line("app"));
     b.sock.write(lengthPrefix(600));
     await closedWithin(b, "the connection over the budget to be dropped");
     assert.is(f.state.counters.overBudget, 1);
     assert.ok(f.state.counters.bytesRefused >= 600);
     // A frame over the per-frame limit is refused at once, whatever the budget.
-    const c = await raw(f.port, line("app"));
+    const c = await rawSocket(f.port, line("app"));
     c.sock.write(lengthPrefix(601));
     await closedWithin(c, "the oversized frame to be dropped");
     assert.is(f.state.counters.badFrames, 1);
     a.sock.destroy();
     await until("the budget to be released", () => f.state.bufferedBytes === 0 && f.state.frameBytes === 0);
     // With the budget free, a frame of the largest size goes through.
-    const d = await raw(f.port, line("msg"));
+    const d = await rawSocket(f.port, line("msg"));
     const m = encodeMessages([msg({ context: new Uint8Array(500) })]);
     assert.ok(m.length - 4 <= 600);
     d.sock.write(m);
@@ -249,15 +217,15 @@ s("frames are refused from their announced length against one budget across conn
 s("a message whose sender or addressee differs from the handshake's drops the connection", async () => {
   const f = await serve({ ...LIM, streamIdleTimeoutMs: 30_000 });
   try {
-    const a = await raw(f.port, line("msg"));
+    const a = await rawSocket(f.port, line("msg"));
     a.sock.write(encodeMessages([msg(), msg({ from: "ff" as NodeId })]));
     await closedWithin(a, "the connection to be dropped");
-    const b = await raw(f.port, line("msg"));
+    const b = await rawSocket(f.port, line("msg"));
     b.sock.write(encodeMessages([msg({ to: "ee" as NodeId })]));
     await closedWithin(b, "the connection to be dropped");
     assert.is(f.state.counters.wrongSender, 2);
     assert.is(f.received.length, 0);
-    const c = await raw(f.port, line("msg", "dd" as NodeId));
+    const c = await rawSocket(f.port, line("msg", "dd" as NodeId));
     await closedWithin(c, "the unknown sender to be refused");
     assert.is(c.text(), "ERR sender not found\n");
     assert.is(f.state.counters.sendersNotFound, 1);
@@ -270,13 +238,13 @@ s("snapshots: implausible or oversized headers are refused before any data, one 
   const f = await serve({ ...LIM, streamIdleTimeoutMs: 30_000 });
   try {
     // Over the snapshot limit: refused from the header alone.
-    const big = await raw(f.port, line("snap"));
+    const big = await rawSocket(f.port, line("snap"));
     big.sock.write(encodeSnapshotHeader(snapMessage(4001)));
     await closedWithin(big, "the oversized snapshot to be refused");
     assert.match(big.text(), /OK\nERR snapshot of 4001 bytes is over the limit/);
     // Implausible for the receiver's Raft state (the handler says why).
     f.refuseSnapshot = "snapshot of term 5 is older than this member's term 6";
-    const old = await raw(f.port, line("snap"));
+    const old = await rawSocket(f.port, line("snap"));
     old.sock.write(encodeSnapshotHeader(snapMessage(100)));
     await closedWithin(old, "the stale snapshot to be refused");
     assert.match(old.text(), /ERR snapshot of term 5 is older/);
@@ -284,12 +252,12 @@ s("snapshots: implausible or oversized headers are refused before any data, one 
     assert.is(f.state.counters.snapshotsRefused, 2);
     assert.is(f.state.bufferedBytes, 0);
     // One in progress holds its announced size; a second one is refused meanwhile.
-    const s1 = await raw(f.port, line("snap"));
+    const s1 = await rawSocket(f.port, line("snap"));
     const m = snapMessage(3000);
     s1.sock.write(encodeSnapshotHeader(m));
     s1.sock.write(encodeChunk(m.snapshot!.data.subarray(0, 1000)));
     await until("the reservation", () => f.state.bufferedBytes === 3000 && f.state.snapshotsReceiving === 1);
-    const s2 = await raw(f.port, line("snap"));
+    const s2 = await rawSocket(f.port, line("snap"));
     s2.sock.write(encodeSnapshotHeader(snapMessage(10)));
     await closedWithin(s2, "the second snapshot to be refused");
     assert.match(s2.text(), /another snapshot is being received/);
@@ -300,7 +268,7 @@ s("snapshots: implausible or oversized headers are refused before any data, one 
     assert.is(f.state.bufferedBytes, 0);
     assert.is(f.state.snapshotsReceiving, 0);
     // A dropped snapshot stream gives its reservation back.
-    const s3 = await raw(f.port, line("snap"));
+    const s3 = await rawSocket(f.port, line("snap"));
     s3.sock.write(encodeSnapshotHeader(snapMessage(2000)));
     await until("the reservation", () => f.state.bufferedBytes === 2000);
     s3.sock.destroy();
