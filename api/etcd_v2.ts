@@ -263,6 +263,7 @@ function keysError(ctx: EtcdV2Context, origin: string | null, e: ErrorReply, hea
  */
 function bodyReadCause(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
+  if (/timeout/i.test(m)) return "i/o timeout";
   return /chunk|invalid HTTP/i.test(m) ? "invalid byte in chunk length" : "unexpected EOF";
 }
 

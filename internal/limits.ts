@@ -130,6 +130,14 @@ export const limits = Object.freeze({
   /** A new connection must finish a request head within this (slowloris, connect-and-wait). */
   clientHeaderTimeoutMs: 10_000,
   /**
+   * A request with a body must be received whole, and on Deno also answered, within this many ms
+   * of its start (a body that stalls: slowloris on the body). Above proposalTimeoutMs, so a write
+   * that waits for its commit is never cut; watches are GETs without a body and never count.
+   */
+  clientBodyTimeoutMs: 30_000,
+  /** On Deno, a connection whose request body missed clientBodyTimeoutMs is closed this long after its 400 was handed over. */
+  clientLateBodyCloseMs: 50,
+  /**
    * A keep-alive connection with nothing in flight is closed after this. Time spent in a
    * handler or streaming a response body (long-poll and streaming watches) never counts.
    */

@@ -29,6 +29,8 @@ export interface Config {
   readonly clientHeaderTimeoutMs?: number;
   /** Undefined: limits.clientIdleTimeoutMs. */
   readonly clientIdleTimeoutMs?: number;
+  /** Undefined: limits.clientBodyTimeoutMs. */
+  readonly clientBodyTimeoutMs?: number;
 }
 
 /** A bad flag or value: main.ts prints it with the --help hint and exits 2. */
@@ -65,6 +67,7 @@ export const serveFlags: Record<string, FlagSpec> = {
     help: `Client connections held at once per listener; one more gets a 503 (default ${limits.clientConnectionsMax}, kept ${limits.clientReserveFds} below the open-files limit).`,
   },
   "client-header-timeout": { type: "string", def: String(limits.clientHeaderTimeoutMs), help: "Time (in milliseconds) a client connection has to send a request head." },
+  "client-body-timeout": { type: "string", def: String(limits.clientBodyTimeoutMs), help: "Time (in milliseconds) a request with a body has to arrive whole (and, on Deno, be answered)." },
   "client-idle-timeout": { type: "string", def: String(limits.clientIdleTimeoutMs), help: "Time (in milliseconds) an idle keep-alive client connection is kept (watches never count as idle)." },
 };
 
@@ -166,6 +169,7 @@ export function parseServeConfig(argv: readonly string[], env: Readonly<Record<s
     logLevel: level as Config["logLevel"],
     clientConnectionsMax: get("client-connections-max") === "" ? undefined : positiveInt("client-connections-max", get("client-connections-max")),
     clientHeaderTimeoutMs: positiveInt("client-header-timeout", get("client-header-timeout")),
+    clientBodyTimeoutMs: positiveInt("client-body-timeout", get("client-body-timeout")),
     clientIdleTimeoutMs: positiveInt("client-idle-timeout", get("client-idle-timeout")),
   });
 }

@@ -46,6 +46,8 @@ export interface ConnectionGuard {
   readonly connectionsMax: number;
   readonly headerTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** A request with a body must be received (Deno: and answered) within this; else its connection is closed. */
+  readonly bodyTimeoutMs: number;
 }
 
 export interface Runtime {

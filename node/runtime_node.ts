@@ -148,8 +148,9 @@ function serve(opts: ServeOptions): Promise<HttpServer> {
     // keepAliveTimeout runs only between requests: a long-poll or streaming watch is never cut.
     server.keepAliveTimeout = guard.idleTimeoutMs;
     server.headersTimeout = guard.headerTimeoutMs;
-    // Node's whole-request deadline (300 s by default) must not be below the header deadline.
-    if (server.requestTimeout > 0 && server.requestTimeout < guard.headerTimeoutMs) server.requestTimeout = guard.headerTimeoutMs;
+    // Node's whole-request deadline (head and body received; 300 s by default): a body that stalls
+    // gets 408 and the connection closes. Never below the header deadline.
+    server.requestTimeout = Math.max(guard.bodyTimeoutMs, guard.headerTimeoutMs);
     server.timeout = 0;
     // The cap: node's maxConnections drops sockets without a word, so count them here, in front
     // of node's own connection listener, and answer the one too many.

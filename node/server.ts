@@ -52,6 +52,7 @@ function clientGuard(config: Config): ConnectionGuard {
     connectionsMax,
     headerTimeoutMs: config.clientHeaderTimeoutMs ?? limits.clientHeaderTimeoutMs,
     idleTimeoutMs: config.clientIdleTimeoutMs ?? limits.clientIdleTimeoutMs,
+    bodyTimeoutMs: config.clientBodyTimeoutMs ?? limits.clientBodyTimeoutMs,
   };
 }
 

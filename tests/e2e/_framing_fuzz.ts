@@ -164,7 +164,11 @@ export async function framingFuzz(suiteName: string, numRuns: number): Promise<v
       peerPort,
       extraArgs: ["--max-request-bytes", "4096"],
       // The flags' environment form (a member without them ignores it).
-      env: { COREPLANE_CLIENT_HEADER_TIMEOUT: String(TIMEOUT_MS), COREPLANE_CLIENT_IDLE_TIMEOUT: String(TIMEOUT_MS) },
+      env: {
+        COREPLANE_CLIENT_HEADER_TIMEOUT: String(TIMEOUT_MS),
+        COREPLANE_CLIENT_IDLE_TIMEOUT: String(TIMEOUT_MS),
+        COREPLANE_CLIENT_BODY_TIMEOUT: String(TIMEOUT_MS),
+      },
     });
     const member = p;
     await fc.assert(

@@ -3,8 +3,8 @@
 // again once connections close; (6) malformed bodies (bad chunk size, a Content-Length longer
 // than the body then FIN, a chunked body cut by FIN): 400 with the bytes etcd 3.4 answers (a real
 // etcd is asked the same), never 500, never a stack trace in the log; (7) no timeouts: idle,
-// slowloris and silent connections are closed, a connection over the cap gets a 503, and neither
-// long-poll nor streaming watches are cut. Bounded in count and time, 127.0.0.1 only; the waits
+// slowloris and silent connections are closed, so is one whose request body stalls (after an
+// answer), a connection over the cap gets a 503, and neither long-poll nor streaming watches are cut. Bounded in count and time, 127.0.0.1 only; the waits
 // are liveness bounds, not timing assertions. Must not assert durations.
 
 import { suite } from "uvu";
@@ -214,24 +214,44 @@ s("7: idle, slowloris and silent connections are closed; a connection over the c
       clientPort,
       peerPort,
       // The flags' environment form (COREPLANE_<FLAG>), which a member without them ignores.
-      env: { COREPLANE_CLIENT_HEADER_TIMEOUT: String(HEADER_MS), COREPLANE_CLIENT_IDLE_TIMEOUT: String(IDLE_MS), COREPLANE_CLIENT_CONNECTIONS_MAX: "12" },
+      env: {
+        COREPLANE_CLIENT_HEADER_TIMEOUT: String(HEADER_MS),
+        COREPLANE_CLIENT_IDLE_TIMEOUT: String(IDLE_MS),
+        COREPLANE_CLIENT_BODY_TIMEOUT: String(HEADER_MS),
+        COREPLANE_CLIENT_CONNECTIONS_MAX: "12",
+      },
     });
     const base = p.url;
     // A long-poll and a streaming watch, waiting with no bytes for longer than both timeouts.
     const longPoll = exchange(clientPort, ["GET /v2/keys/w?wait=true HTTP/1.1\r\nHost: x\r\n\r\n"], { limitMs: CLOSE_BOUND_MS });
     const streaming = exchange(clientPort, ["GET /v2/keys/w?wait=true&stream=true HTTP/1.1\r\nHost: x\r\n\r\n"], { limitMs: 3 * IDLE_MS + 2500 });
 
-    const [idle, slow, silent] = await Promise.all([
+    const [idle, slow, silent, stalled] = await Promise.all([
       // One request, then nothing: the keep-alive connection is closed.
       exchange(clientPort, ["GET /version HTTP/1.1\r\nHost: x\r\n\r\n"], { limitMs: CLOSE_BOUND_MS }),
       // A head a byte every 100 ms, never finished.
       exchange(clientPort, [..."GET /v2/keys/a HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a".repeat(400)], { gapMs: 100, limitMs: CLOSE_BOUND_MS }),
       exchange(clientPort, [], { limitMs: CLOSE_BOUND_MS }),
+      // A whole head, then 9 of the 47 body bytes it announced, then nothing (slowloris on the body).
+      exchange(clientPort, ["PUT /v2/keys/stalled HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 47\r\n\r\nvalue=abc"], {
+        limitMs: CLOSE_BOUND_MS,
+      }),
     ]);
     assert.is(statusOf(idle.text), 200, "the idle connection's request was answered");
     assert.ok(idle.closedByServer, "an idle keep-alive connection was held open");
     assert.ok(slow.closedByServer, "a slowloris connection was held open");
     assert.ok(silent.closedByServer, "a connection that never sent a byte was held open");
+    assert.ok(stalled.closedByServer, "a connection whose body stalled was held open");
+    // etcd's 400 with Go's cause: "i/o timeout" on Deno; on Node, whose request timeout ends the
+    // socket under the body reader, "unexpected EOF" (or node's own 408). Then the connection
+    // closes. Never a 5xx, nothing written.
+    const stalledStatus = statusOf(stalled.text);
+    const cause = isDeno ? /"cause":"i\/o timeout"/ : /"cause":"(i\/o timeout|unexpected EOF)"/;
+    if (stalledStatus === 400) assert.match(bodyOf(stalled.text), cause, `a stalled body: ${JSON.stringify(stalled.text.slice(-300))}`);
+    else assert.is(stalledStatus, 408, `a stalled body: ${JSON.stringify(stalled.text.slice(0, 200))}`);
+    const gone = await fetch(`${base}/v2/keys/stalled`);
+    await gone.body?.cancel();
+    assert.is(gone.status, 404, "a stalled body was written");
 
     // The watches are still there: a write reaches both.
     const put = await fetch(`${base}/v2/keys/w`, { method: "PUT", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "value=1" });
