@@ -75,6 +75,14 @@ export const limits = Object.freeze({
    * entry (a value of 1.5 MiB and its key), so 16 MiB is ample headroom.
    */
   peerFrameBytesMax: 16 * 1024 * 1024,
+  /**
+   * Frames up to this size are not reserved from the shared budget: heartbeats, votes, their
+   * answers and append acknowledgements must get through while others hold the budget (a peer
+   * id is public, so anyone can hold it with unfinished big frames, and a leader that hears no
+   * acknowledgement steps down). Bounded anyway: one frame in reassembly per connection, and
+   * peerConnectionsMax connections, so at most 8 MiB.
+   */
+  peerSmallFrameBytes: 64 * 1024,
   /** A batch of messages for one peer and channel is cut into frames of about this many bytes. */
   peerFrameBytesTarget: 4 * 1024 * 1024,
   /** Connections the peer listener holds at once; more are answered `ERR too many connections` / 503 and closed (etcd: no cap). */

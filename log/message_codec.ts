@@ -311,17 +311,23 @@ export interface FrameBudget {
   release(bytes: number): void;
 }
 
+/** The first buffer of a frame in reassembly; it doubles as bytes arrive, up to the announced length. */
+const FRAME_FIRST_BYTES = 64 * 1024;
+
 /**
- * Reassembles length-prefixed frames from chunks of a byte stream split anywhere. A frame's body
- * is allocated once, at its announced length, and only after that length passed the size cap and
- * the budget: a peer that announces much and sends little holds only what the budget let it.
+ * Reassembles length-prefixed frames from chunks of a byte stream split anywhere. A frame's
+ * announced length must pass the size cap and the budget before a byte of it is kept, and its
+ * buffer grows with the bytes that arrive: a peer that announces much and sends little holds
+ * little memory, and only what the budget let it announce.
  */
 export class FrameReader {
   readonly #maxFrameBytes: number;
   readonly #budget: FrameBudget | undefined;
   readonly #len = new Uint8Array(4);
   #lenGot = 0;
-  #body: Uint8Array | undefined;
+  /** The announced length of the frame in reassembly (0: none), and what has arrived of it. */
+  #want = 0;
+  #body: Uint8Array = new Uint8Array(0);
   #bodyGot = 0;
 
   /** maxFrameBytes: a frame announcing more is refused (MessageCodecError) before any of it is buffered. */
@@ -344,30 +350,41 @@ export class FrameReader {
 
   /** Reads from `d` at `off` until one frame completes or `d` ends; returns the frame, if any, and where it stopped. */
   next(d: Uint8Array, off: number): { body?: Uint8Array; off: number } {
-    if (!this.#body) {
+    if (this.#want === 0) {
       while (this.#lenGot < 4 && off < d.length) this.#len[this.#lenGot++] = d[off++];
       if (this.#lenGot < 4) return { off };
       const n = ((this.#len[0] << 24) | (this.#len[1] << 16) | (this.#len[2] << 8) | this.#len[3]) >>> 0;
       this.#lenGot = 0;
       if (n > this.#maxFrameBytes) throw new MessageCodecError(`a frame of ${n} bytes exceeds ${this.#maxFrameBytes}`);
+      if (n === 0) return { body: new Uint8Array(0), off };
       this.#budget?.reserve(n);
-      this.#body = new Uint8Array(n);
+      this.#want = n;
+      // The buffer grows as bytes arrive (up to the announced length): an announcement alone
+      // allocates little, whatever it claims.
+      this.#body = new Uint8Array(Math.min(n, FRAME_FIRST_BYTES));
       this.#bodyGot = 0;
     }
     // Copied in: the caller's chunk may be reused once this returns, and decoded entries outlive it.
-    const take = Math.min(this.#body.length - this.#bodyGot, d.length - off);
+    const take = Math.min(this.#want - this.#bodyGot, d.length - off);
+    if (this.#bodyGot + take > this.#body.length) {
+      const grown = new Uint8Array(Math.min(this.#want, Math.max(this.#bodyGot + take, this.#body.length * 2)));
+      grown.set(this.#body.subarray(0, this.#bodyGot));
+      this.#body = grown;
+    }
     this.#body.set(d.subarray(off, off + take), this.#bodyGot);
     this.#bodyGot += take;
     off += take;
-    if (this.#bodyGot < this.#body.length) return { off };
+    if (this.#bodyGot < this.#want) return { off };
     const body = this.#body;
-    this.#body = undefined;
-    this.#budget?.release(body.length);
+    const n = this.#want;
+    this.#want = 0;
+    this.#body = new Uint8Array(0);
+    this.#budget?.release(n);
     return { body, off };
   }
 
   /** Bytes taken towards an incomplete frame (its length prefix included). */
   get pendingBytes(): number {
-    return this.#body ? 4 + this.#bodyGot : this.#lenGot;
+    return this.#want > 0 ? 4 + this.#bodyGot : this.#lenGot;
   }
 }

@@ -41,6 +41,7 @@ export interface PeerServerLimits {
   readonly receiveBytesMax: number;
   readonly framesBytesMax: number;
   readonly frameBytesMax: number;
+  readonly smallFrameBytes: number;
   readonly snapshotBytesMax: number;
   readonly connectionsMax: number;
   readonly handshakeTimeoutMs: number;
@@ -55,6 +56,7 @@ export const defaultPeerServerLimits: PeerServerLimits = Object.freeze({
   receiveBytesMax: limits.peerReceiveBytesMax,
   framesBytesMax: limits.peerFramesBytesMax,
   frameBytesMax: limits.peerFrameBytesMax,
+  smallFrameBytes: limits.peerSmallFrameBytes,
   snapshotBytesMax: limits.snapshotBytesMax,
   connectionsMax: limits.peerConnectionsMax,
   handshakeTimeoutMs: limits.peerHandshakeTimeoutMs,
@@ -383,16 +385,20 @@ function serveConnection(c: Conn, handler: PeerServerHandler, logger: Logger, li
 /**
  * A FrameReader whose frames are reserved from the port's shared budget before a byte of them is
  * buffered, and released when handed over (or when the connection closes: Conn.reservedFrame).
+ * Small frames (limits.peerSmallFrameBytes) are exempt, so Raft's small messages pass whoever holds
+ * the budget.
  */
 function budgetedFrames(c: Conn, st: PeerPortState, lim: PeerServerLimits): FrameReader {
   return new FrameReader(lim.frameBytesMax, {
     reserve: (n) => {
+      if (n <= lim.smallFrameBytes) return;
       if (!st.reserve(n, lim, true)) {
         throw new PeerDrop("overBudget", `a frame of ${n} bytes does not fit the peer port's budget (frames hold ${st.frameBytes} of ${lim.framesBytesMax} bytes)`, n);
       }
       c.reservedFrame += n;
     },
     release: (n) => {
+      if (n <= lim.smallFrameBytes) return;
       st.release(n, true);
       c.reservedFrame -= n;
     },

@@ -27,6 +27,7 @@ const LIM: PeerServerLimits = {
   receiveBytesMax: 5000,
   framesBytesMax: 1000,
   frameBytesMax: 600,
+  smallFrameBytes: 100,
   snapshotBytesMax: 4000,
   connectionsMax: 64,
   handshakeTimeoutMs: 300,
@@ -192,6 +193,15 @@ s("frames are refused from their announced length against one budget across conn
     await closedWithin(b, "the connection over the budget to be dropped");
     assert.is(f.state.counters.overBudget, 1);
     assert.ok(f.state.counters.bytesRefused >= 600);
+    // Small frames (heartbeats, votes, acks) pass while the budget is held: a leader that heard
+    // no acknowledgement would step down.
+    const small = await rawSocket(f.port, line("msg"));
+    const hb = encodeMessages([msg()]);
+    assert.ok(hb.length - 4 <= 100, `a heartbeat frame is ${hb.length - 4} bytes`);
+    small.sock.write(hb);
+    await until("the small frame", () => f.received.length === 1);
+    assert.is(f.state.frameBytes, 600);
+    small.sock.destroy();
     // A frame over the per-frame limit is refused at once, whatever the budget.
     const c = await rawSocket(f.port, line("app"));
     c.sock.write(lengthPrefix(601));
@@ -204,7 +214,7 @@ s("frames are refused from their announced length against one budget across conn
     const m = encodeMessages([msg({ context: new Uint8Array(500) })]);
     assert.ok(m.length - 4 <= 600);
     d.sock.write(m);
-    await until("the message", () => f.received.length === 1);
+    await until("the message", () => f.received.length === 2);
     assert.is(f.state.frameBytes, 0);
     d.sock.destroy();
     // One warning per sender and reason: the budget drop was logged once.
