@@ -158,14 +158,15 @@ s("a snapshot whose data does not decode is refused before it is installed; the 
 s("frames over the shared budget and a useless 1 GiB snapshot header are refused before buffering; the leader keeps serving", async () => {
   const { li, lead, follower } = await roles();
   const hs = (ch: string) => `CPRAFT/1 ${ch} ${follower} ${lead.id} ${lead.clusterId}\n`;
-  // Frames: each connection announces 15 MiB and sends 1 KiB. The frames' share of the budget
-  // (64 MiB across all connections) holds four; the fifth is dropped without buffering.
+  // Frames: each connection announces 16 MiB (the largest frame) and sends 1 KiB. The frames' share
+  // of the budget (64 MiB across all connections) holds four, full; the fifth is dropped without
+  // buffering.
   const held: RawSocket[] = [];
   try {
     for (let k = 0; k < 5; k++) {
       const r = await rawSocket(peerPort(li), hs(k % 2 === 0 ? "app" : "msg"));
       await until("OK", () => (r.text().startsWith("OK\n") ? true : undefined));
-      r.sock.write(lengthPrefix(15 * 1024 * 1024));
+      r.sock.write(lengthPrefix(16 * 1024 * 1024));
       r.sock.write(new Uint8Array(1024));
       held.push(r);
     }
@@ -173,7 +174,7 @@ s("frames over the shared budget and a useless 1 GiB snapshot header are refused
       const x = await status(li);
       return x.peer!.overBudget >= 1 ? x : undefined;
     });
-    assert.ok(st.peer!.bytesRefused >= 15 * 1024 * 1024);
+    assert.ok(st.peer!.bytesRefused >= 16 * 1024 * 1024);
     assert.ok(st.peer!.frameBytes <= 64 * 1024 * 1024);
     await until("the dropped connection to close", () => (held.some((r) => r.isClosed()) ? true : undefined));
     assert.is(held.filter((r) => r.isClosed()).length, 1);
@@ -198,6 +199,10 @@ s("frames over the shared budget and a useless 1 GiB snapshot header are refused
     const after = await status(li);
     assert.ok(after.peer!.snapshotsRefused >= 1);
     assert.is(after.peer!.snapshotsReceiving, 0);
+    // With the frames' share full for three election timeouts, the leader still hears its
+    // followers (their small frames pass outside the budget): it keeps leading.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.is((await status(li)).peer!.frameBytes, 64 * 1024 * 1024);
     // The leader still leads and takes writes while the four connections hold their frames.
     const w = await fetch(`${client(li)}/v2/keys/abuse`, { method: "PUT", body: new URLSearchParams({ value: "x" }), signal: AbortSignal.timeout(10_000) });
     assert.is(w.status, 201);
