@@ -84,6 +84,24 @@ s("a sender that is not a member is refused, counted, and logged once", async ()
   assert.is(after.state, "StateLeader");
 });
 
+s("the issue's malformed frame (a snapshot whose voters are not an array) drops the stream, is counted, and the leader keeps leading", async () => {
+  const { li, lead, follower } = await roles();
+  const before = lead.peer!.badFrames;
+  const r = await rawSocket(peerPort(li), `CPRAFT/1 msg ${follower} ${lead.id} ${lead.clusterId}\n`);
+  await until("OK", () => (r.text() === "OK\n" ? true : undefined));
+  // Byte for byte the frame of the report that killed the follower, then the leader.
+  // (0x60 + n: a CBOR text string of n bytes, the id; 16 hex digits in the report.)
+  const id = new TextEncoder().encode(lead.id);
+  const body = new Uint8Array([0x81, 0x8c, 9, 0x60 + id.length, ...id, 0x61, 0x31, 0, 0, 0, 0x80, 0, 0xf4, 0, 0x85, 1, 1, 0xf6, 0xf6, 0x40, 0xf6]);
+  r.sock.write(new Uint8Array([...lengthPrefix(body.length), ...body]));
+  await until("the drop", () => (r.isClosed() ? true : undefined));
+  const after = await until("the bad frame to be counted", async () => {
+    const x = await status(li);
+    return x.peer!.badFrames > before ? x : undefined;
+  });
+  assert.is(after.state, "StateLeader");
+});
+
 s("a stream whose messages claim another sender is dropped and counted", async () => {
   const { li, lead, follower } = await roles();
   const r = await rawSocket(peerPort(li), `CPRAFT/1 msg ${follower} ${lead.id} ${lead.clusterId}\n`);
