@@ -78,7 +78,8 @@ export type PeerDropReason =
   | "badFrames" // undecodable, or over peerFrameBytesMax
   | "wrongSender" // a message whose from/to differ from the handshake's
   | "overBudget" // an announced size that does not fit peerReceiveBytesMax
-  | "snapshotsRefused" // implausible snapshot header, or one already being received
+  | "snapshotsRefused" // implausible snapshot header
+  | "snapshotsReplaced" // a snapshot being received, given up for a newer plausible one
   | "messagesRefused" // decoded, but impossible for the member's state or a proposal with entries no member may apply
   | "acceptErrors" // EMFILE, ENFILE ... on the listener
   | "listenerRestarts"; // the listener stopped accepting (Deno after EMFILE) and was opened anew
@@ -90,7 +91,7 @@ export type PeerDropReason =
 export class PeerPortState {
   readonly counters: Record<PeerDropReason | "bytesRefused", number> = {
     connectionsRefused: 0, handshakesRefused: 0, sendersNotFound: 0, handshakeTimeouts: 0, httpHeaderTimeouts: 0,
-    idleTimeouts: 0, badFrames: 0, wrongSender: 0, overBudget: 0, snapshotsRefused: 0, messagesRefused: 0, acceptErrors: 0,
+    idleTimeouts: 0, badFrames: 0, wrongSender: 0, overBudget: 0, snapshotsRefused: 0, snapshotsReplaced: 0, messagesRefused: 0, acceptErrors: 0,
     listenerRestarts: 0,
     bytesRefused: 0,
   };
@@ -99,6 +100,8 @@ export class PeerPortState {
   bufferedBytes = 0;
   frameBytes = 0;
   snapshotsReceiving = 0;
+  /** Gives up the snapshot being received (its connection is closed, its bytes released), if any. */
+  abandonSnapshot: (() => void) | undefined = undefined;
   readonly #lastWarn = new Map<string, number>();
 
   /** Counts one event and logs it unless the same reason from the same sender was logged within intervalMs. */
@@ -526,13 +529,33 @@ function receiveSnapshot(
     }
     const why = handler.refuseSnapshot(h.message);
     if (why) throw new PeerDrop("snapshotsRefused", why, h.dataBytes);
-    if (st.snapshotsReceiving > 0) throw new PeerDrop("snapshotsRefused", "another snapshot is being received", h.dataBytes);
+    if (st.snapshotsReceiving > 0) {
+      // The newest plausible snapshot wins (refuseSnapshot passed: it comes from the leader this
+      // member follows, or from a newer term). The one in progress may never finish: its sender
+      // was paused, cut off or replaced as leader mid-stream, and it must not keep the current
+      // leader's snapshot out until the idle deadline (a real cluster stalled on exactly that).
+      st.abandonSnapshot?.();
+      st.count("snapshotsReplaced", logger, lim.warnIntervalMs, from, "peer port: giving up a snapshot being received for a newer one", {
+        index: h.message.snapshot!.metadata.index,
+        term: h.message.term,
+      });
+      if (st.snapshotsReceiving > 0) throw new PeerDrop("snapshotsRefused", "another snapshot is being received", h.dataBytes);
+    }
     if (!st.reserve(h.dataBytes, lim, false)) {
       throw new PeerDrop("overBudget", `a snapshot of ${h.dataBytes} bytes does not fit the peer port's budget (${st.bufferedBytes} of ${lim.receiveBytesMax} bytes held)`, h.dataBytes);
     }
     c.reserved += h.dataBytes;
     st.snapshotsReceiving++;
     c.snapshot = true;
+    st.abandonSnapshot = () => {
+      if (!c.snapshot) return;
+      st.release(c.reserved, false);
+      c.reserved = 0;
+      st.snapshotsReceiving--;
+      c.snapshot = false;
+      sock.removeAllListeners("data");
+      sock.destroy();
+    };
     return h;
   };
   sock.on("data", onData);
