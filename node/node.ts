@@ -634,7 +634,8 @@ export class Node implements ApiDeps {
     const now = performance.now();
     for (const m of msgs) {
       if (m.to !== this.#id.memberId) continue;
-      // Well-formed but impossible for this member's state (it would trip a core assert): dropped like a lost message.
+      // Well-formed but not to be stepped (it would trip a core assert, or commit or install what no
+      // member can apply): dropped like a lost message, counted and warned once per sender and interval.
       const refused = refusePeerMessage(this.#raw, m) ??
         (m.type === MessageType.Prop ? refuseProposal(m.entries, m.from) : undefined) ??
         (m.type === MessageType.Snap ? this.#refuseSnapshotData(m) : undefined);
