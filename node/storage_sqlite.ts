@@ -1,19 +1,21 @@
 // The durable Raft log in one SQLite file (WAL, synchronous=FULL): entries, hard state, snapshots
 // and metadata. It serves the core's synchronous LogStorage reads from a tail cache backed by SQL,
 // and persists each Ready in ONE transaction, so many client writes share one fsync.
-// Must not interpret entry data (codec.ts and projections/ do) and must not decide when to
-// snapshot or compact (node.ts does).
+// Queries are typed against schema.ts's `Database` and built with kysely (run synchronously by
+// QueryRunner), except the few on the hot path (HotStatements below), which stay prepared SQL.
+// Must not interpret entry data (projections/ does) and must not decide when to snapshot or
+// compact (node.ts does).
 
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { Kysely } from "kysely";
 import { assert } from "../internal/assert.ts";
 import type { Index, Term } from "../internal/brand.ts";
-import { decodeCbor, encodeCbor } from "../log/codec.ts";
+import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
 import { CompactedError, type InitialState, type LogStorage, UnavailableError } from "../log/storage.ts";
 import type { ConfState, Entry, EntryType, HardState, Snapshot } from "../log/types.ts";
 import type { Runtime } from "./runtime.ts";
-import { migrate, type Schema } from "./schema.ts";
+import { QueryRunner } from "./query_runner.ts";
+import { migrate, qb, SchemaError } from "./schema.ts";
 import type { SqliteDb, SqliteStatement } from "./sqlite.ts";
 import { toStorageError } from "./sqlite.ts";
 
@@ -29,24 +31,36 @@ export interface SaveBatch {
   readonly snapshot?: Snapshot;
 }
 
-export interface Stmts {
+/**
+ * The statements a member runs per Ready, per Raft read or per replayed page, prepared once as
+ * plain SQL with positional parameters. Built through kysely instead (compile, then run the cached
+ * prepared statement), one execution costs HOT_FIGURE more (bench/storage_queries.ts, 100k
+ * executions): an append of a 100-entry batch would pay it 100 times per fsync. Everything
+ * else is a kysely query run by query_runner.ts.
+ */
+export interface HotStatements {
+  /** (idx, term, type, data): each entry of save(). */
   insertEntry: SqliteStatement;
+  /** (idx): save() overwriting a conflicting tail; truncateAfter(). */
   truncateFrom: SqliteStatement;
-  compactTo: SqliteStatement;
+  /** (lo, hi): entries in [lo, hi), for entries() below the tail cache, iterate() pages, open. */
   range: SqliteStatement;
+  /** (idx): term() below the tail cache. */
   termAt: SqliteStatement;
+  /** (term, vote, commit_index): the hard state, in save() on a term or vote change, and at snapshots. */
   putHard: SqliteStatement;
-  putMeta: SqliteStatement;
-  getMeta: SqliteStatement;
-  putSnap: SqliteStatement;
-  pruneSnaps: SqliteStatement;
-  latestSnap: SqliteStatement;
+}
+
+/** What a write needs: the connection, its hot statements and its typed query runner. */
+export interface Conn {
+  readonly db: SqliteDb;
+  readonly hot: HotStatements;
+  readonly q: QueryRunner;
 }
 
 export class SqliteStorage implements LogStorage {
   readonly dir: string;
-  readonly #db: SqliteDb;
-  readonly #s: Stmts;
+  readonly #c: Conn;
   #hard: HardState = EMPTY_HARD;
   #conf: ConfState = EMPTY_CONF;
   /** Everything <= compactedIndex is gone from `entries`; its term is kept for the consistency check. */
@@ -57,46 +71,47 @@ export class SqliteStorage implements LogStorage {
   /** The newest entries, contiguous, ending at #last. */
   #tail: Entry[] = [];
 
-  private constructor(dir: string, db: SqliteDb) {
+  private constructor(dir: string, c: Conn) {
     this.dir = dir;
-    this.#db = db;
-    this.#s = prepareStatements(db);
+    this.#c = c;
   }
 
-  /** Opens (creating if needed) the log in `dir`, runs migrations, loads the in-memory indexes. */
-  static async open(rt: Runtime, dir: string): Promise<SqliteStorage> {
+  /**
+   * Opens (creating if needed) the log in `dir`, brings its schema up to date (schema.ts), loads
+   * the in-memory indexes. Throws SchemaError for a data dir a newer coreplane wrote, StorageError
+   * for anything SQLite refuses.
+   */
+  static open(rt: Runtime, dir: string): Promise<SqliteStorage> {
     const db = rt.openSqlite(join(dir, DB_FILE));
+    let c: Conn;
     try {
       configureConnection(db);
-      const k = new Kysely<Schema>({ dialect: rt.kyselyDialect(db) });
-      await migrate(k);
-      // kysely's SqliteDialect does not own the connection (close is a no-op in the adapters).
-      await k.destroy();
+      const q = new QueryRunner(db);
+      migrate(q, Date.now());
+      c = { db, q, hot: prepareHotStatements(db) };
     } catch (e) {
       db.close();
-      throw toStorageError(e, `opening ${join(dir, DB_FILE)}`);
+      if (e instanceof SchemaError) return Promise.reject(e);
+      return Promise.reject(toStorageError(e, `opening ${join(dir, DB_FILE)}`));
     }
-    const st = new SqliteStorage(dir, db);
+    const st = new SqliteStorage(dir, c);
     st.#load();
-    return st;
+    return Promise.resolve(st);
   }
 
   #load(): void {
-    const h = this.#db.prepare("SELECT term, vote, commit_index FROM hard_state WHERE id = 1").get();
+    const { q } = this.#c;
+    const h = q.first(qb.selectFrom("hard_state").select(["term", "vote", "commit_index"]).where("id", "=", 1));
     if (h) this.#hard = { term: Number(h.term), vote: String(h.vote), commit: Number(h.commit_index) };
     const conf = this.getMeta("conf_state");
     if (conf) this.#conf = JSON.parse(conf) as ConfState;
     this.#compactedIndex = Number(this.getMeta("compacted_index") ?? 0);
     this.#compactedTerm = Number(this.getMeta("compacted_term") ?? 0);
-    const snap = this.#s.latestSnap.get();
+    const snap = q.first(qb.selectFrom("snapshots").select(["idx", "term", "conf_state"]).orderBy("idx", "desc").limit(1));
     if (snap) {
-      this.#snapMeta = {
-        index: Number(snap.idx),
-        term: Number(snap.term),
-        confState: decodeCbor<ConfState>(snap.conf_state as Uint8Array),
-      };
+      this.#snapMeta = { index: Number(snap.idx), term: Number(snap.term), confState: decodeCbor<ConfState>(snap.conf_state) };
     }
-    const last = this.#db.prepare("SELECT MAX(idx) AS m FROM entries").get();
+    const last = q.first(qb.selectFrom("entries").select((eb) => eb.fn.max<number | null>("idx").as("m")));
     this.#last = last?.m == null ? this.#compactedIndex : Number(last.m);
     const from = Math.max(this.#compactedIndex + 1, this.#last - TAIL_CACHE_ENTRIES + 1);
     this.#tail = this.#readRange(from, this.#last + 1, Infinity);
@@ -106,7 +121,7 @@ export class SqliteStorage implements LogStorage {
   #readRange(lo: Index, hi: Index, maxBytes: number): Entry[] {
     const out: Entry[] = [];
     let bytes = 0;
-    for (const r of this.#s.range.iterate(lo, hi)) {
+    for (const r of this.#c.hot.range.iterate(lo, hi)) {
       const data = r.data as Uint8Array;
       if (out.length > 0 && bytes + data.length > maxBytes) break;
       bytes += data.length;
@@ -135,7 +150,7 @@ export class SqliteStorage implements LogStorage {
     if (i > this.#last) throw new UnavailableError(`term(${i}): last index is ${this.#last}`);
     const t0 = this.#tail.length > 0 ? this.#tail[0].index : this.#last + 1;
     if (i >= t0) return this.#tail[i - t0].term;
-    const r = this.#s.termAt.get(i);
+    const r = this.#c.hot.termAt.get(i);
     assert(r, `entry ${i} missing between first ${this.firstIndex()} and last ${this.#last}`);
     return Number(r.term);
   }
@@ -160,11 +175,11 @@ export class SqliteStorage implements LogStorage {
   }
 
   snapshot(): Snapshot {
-    const r = this.#s.latestSnap.get();
+    const r = this.#c.q.first(qb.selectFrom("snapshots").select(["idx", "term", "conf_state", "data"]).orderBy("idx", "desc").limit(1));
     if (!r) return { metadata: { index: 0, term: 0, confState: EMPTY_CONF }, data: new Uint8Array(0) };
     return {
-      metadata: { index: Number(r.idx), term: Number(r.term), confState: decodeCbor<ConfState>(r.conf_state as Uint8Array) },
-      data: r.data as Uint8Array,
+      metadata: { index: Number(r.idx), term: Number(r.term), confState: decodeCbor<ConfState>(r.conf_state) },
+      data: r.data,
     };
   }
 
@@ -186,7 +201,7 @@ export class SqliteStorage implements LogStorage {
    */
   save(b: SaveBatch): void {
     if (!b.hardState && b.entries.length === 0 && !b.snapshot) return;
-    writeBatch(this.#db, this.#s, b, this.#last);
+    writeBatch(this.#c, b, this.#last);
     this.#applySaved(b);
   }
 
@@ -240,17 +255,14 @@ export class SqliteStorage implements LogStorage {
     if (hard) assert(hard.commit >= index && hard.commit <= this.#last, `commit ${hard.commit} does not cover the snapshot at ${index}`);
     const compactTo = opts.compactTo !== undefined && opts.compactTo > this.#compactedIndex ? Math.min(opts.compactTo, index) : 0;
     const compactTerm = compactTo > 0 ? this.term(compactTo) : 0;
+    const { q, hot } = this.#c;
     try {
-      this.#db.exec("BEGIN IMMEDIATE");
-      if (hard) this.#s.putHard.run(hard.term, hard.vote, hard.commit);
-      this.#s.putSnap.run(index, term, encodeCbor(confState), data, createdMs);
-      this.#s.pruneSnaps.run();
-      if (compactTo > 0) this.#writeCompaction(compactTo, compactTerm);
-      this.#db.exec("COMMIT");
+      q.transaction(() => {
+        if (hard) hot.putHard.run(hard.term, hard.vote, hard.commit);
+        putSnapshot(q, index, term, confState, data, createdMs);
+        if (compactTo > 0) this.#writeCompaction(compactTo, compactTerm);
+      });
     } catch (e) {
-      try {
-        this.#db.exec("ROLLBACK");
-      } catch { /* none */ }
       throw toStorageError(e, `saving the snapshot at ${index}`);
     }
     if (hard) this.#hard = hard;
@@ -264,13 +276,8 @@ export class SqliteStorage implements LogStorage {
     assert(index <= this.#snapMeta.index, `compact(${index}) beyond the snapshot at ${this.#snapMeta.index}`);
     const term = this.term(index);
     try {
-      this.#db.exec("BEGIN IMMEDIATE");
-      this.#writeCompaction(index, term);
-      this.#db.exec("COMMIT");
+      this.#c.q.transaction(() => this.#writeCompaction(index, term));
     } catch (e) {
-      try {
-        this.#db.exec("ROLLBACK");
-      } catch { /* none */ }
       throw toStorageError(e, `compacting the log up to ${index}`);
     }
     this.#dropThrough(index, term);
@@ -278,9 +285,10 @@ export class SqliteStorage implements LogStorage {
 
   /** The SQL side of a compaction up to `index`, inside the caller's transaction. */
   #writeCompaction(index: Index, term: Term): void {
-    this.#s.compactTo.run(index);
-    this.#s.putMeta.run("compacted_index", String(index));
-    this.#s.putMeta.run("compacted_term", String(term));
+    const { q } = this.#c;
+    q.run(qb.deleteFrom("entries").where("idx", "<=", index));
+    putMetaRow(q, "compacted_index", String(index));
+    putMetaRow(q, "compacted_term", String(term));
   }
 
   /** The in-memory side of a durable compaction up to `index`. */
@@ -306,13 +314,13 @@ export class SqliteStorage implements LogStorage {
   }
 
   getMeta(key: string): string | undefined {
-    const r = this.#s.getMeta.get(key);
+    const r = this.#c.q.first(qb.selectFrom("meta").select("value").where("key", "=", key));
     return r ? String(r.value) : undefined;
   }
 
   putMeta(key: string, value: string): void {
     try {
-      this.#s.putMeta.run(key, value);
+      putMetaRow(this.#c.q, key, value);
     } catch (e) {
       throw toStorageError(e, `writing metadata ${key}`);
     }
@@ -342,17 +350,13 @@ export class SqliteStorage implements LogStorage {
   /** Deletes every entry after `index` (operator repair of a torn tail). */
   truncateAfter(index: Index): number {
     const before = this.#last;
+    const { q, hot } = this.#c;
     try {
-      this.#db.exec("BEGIN IMMEDIATE");
-      this.#s.truncateFrom.run(index + 1);
-      if (this.#hard.commit > index) {
-        this.#s.putHard.run(this.#hard.term, this.#hard.vote, index);
-      }
-      this.#db.exec("COMMIT");
+      q.transaction(() => {
+        hot.truncateFrom.run(index + 1);
+        if (this.#hard.commit > index) hot.putHard.run(this.#hard.term, this.#hard.vote, index);
+      });
     } catch (e) {
-      try {
-        this.#db.exec("ROLLBACK");
-      } catch { /* none */ }
       throw toStorageError(e, `truncating after ${index}`);
     }
     if (this.#hard.commit > index) this.#hard = { ...this.#hard, commit: index };
@@ -364,9 +368,9 @@ export class SqliteStorage implements LogStorage {
 
   close(): void {
     try {
-      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      this.#c.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch { /* closing anyway */ }
-    this.#db.close();
+    this.#c.db.close();
   }
 }
 
@@ -383,23 +387,29 @@ export function configureConnection(db: SqliteDb): void {
   db.exec("PRAGMA cache_size = -16384");
 }
 
-export function prepareStatements(db: SqliteDb): Stmts {
+export function prepareHotStatements(db: SqliteDb): HotStatements {
   return {
     insertEntry: db.prepare("INSERT INTO entries (idx, term, type, data) VALUES (?, ?, ?, ?)"),
     truncateFrom: db.prepare("DELETE FROM entries WHERE idx >= ?"),
-    compactTo: db.prepare("DELETE FROM entries WHERE idx <= ?"),
     range: db.prepare("SELECT idx, term, type, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"),
     termAt: db.prepare("SELECT term FROM entries WHERE idx = ?"),
     putHard: db.prepare(
       "INSERT INTO hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?) " +
         "ON CONFLICT(id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index",
     ),
-    putMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-    getMeta: db.prepare("SELECT value FROM meta WHERE key = ?"),
-    putSnap: db.prepare("INSERT OR REPLACE INTO snapshots (idx, term, conf_state, data, created_ms) VALUES (?, ?, ?, ?, ?)"),
-    pruneSnaps: db.prepare(`DELETE FROM snapshots WHERE idx NOT IN (SELECT idx FROM snapshots ORDER BY idx DESC LIMIT ${SNAPSHOTS_KEPT})`),
-    latestSnap: db.prepare("SELECT idx, term, conf_state, data FROM snapshots ORDER BY idx DESC LIMIT 1"),
   };
+}
+
+function putMetaRow(q: QueryRunner, key: string, value: string): void {
+  q.run(qb.insertInto("meta").values({ key, value }).onConflict((oc) => oc.column("key").doUpdateSet((eb) => ({ value: eb.ref("excluded.value") }))));
+}
+
+/** Stores a snapshot (replacing one at the same index) and drops all but the newest SNAPSHOTS_KEPT. */
+function putSnapshot(q: QueryRunner, index: Index, term: Term, confState: ConfState, data: Uint8Array, createdMs: number): void {
+  q.run(qb.insertInto("snapshots").orReplace().values({ idx: index, term, conf_state: encodeCbor(confState), data, created_ms: createdMs }));
+  q.run(
+    qb.deleteFrom("snapshots").where("idx", "not in", (eb) => eb.selectFrom("snapshots").select("idx").orderBy("idx", "desc").limit(SNAPSHOTS_KEPT)),
+  );
 }
 
 /**
@@ -407,28 +417,29 @@ export function prepareStatements(db: SqliteDb): Stmts {
  * (diskFull for ENOSPC / SQLITE_FULL): nothing of the batch is on disk. `lastBefore` is the last
  * stored index the batch must follow.
  */
-export function writeBatch(db: SqliteDb, st: Stmts, b: SaveBatch, lastBefore: Index): void {
+export function writeBatch(c: Conn, b: SaveBatch, lastBefore: Index): void {
+  const { db, hot, q } = c;
   let last = lastBefore;
   try {
     db.exec("BEGIN IMMEDIATE");
     if (b.snapshot) {
+      // A snapshot from the leader: rare (a lagging or new member), so built with kysely.
       const m = b.snapshot.metadata;
-      st.putSnap.run(m.index, m.term, encodeCbor(m.confState), b.snapshot.data, 0);
-      st.pruneSnaps.run();
-      st.truncateFrom.run(0); // a received snapshot replaces the whole log
-      st.putMeta.run("compacted_index", String(m.index));
-      st.putMeta.run("compacted_term", String(m.term));
-      st.putMeta.run("conf_state", JSON.stringify(m.confState));
+      putSnapshot(q, m.index, m.term, m.confState, b.snapshot.data, 0);
+      q.run(qb.deleteFrom("entries")); // a received snapshot replaces the whole log
+      putMetaRow(q, "compacted_index", String(m.index));
+      putMetaRow(q, "compacted_term", String(m.term));
+      putMetaRow(q, "conf_state", JSON.stringify(m.confState));
       last = m.index;
     }
     if (b.entries.length > 0) {
       const first = b.entries[0].index;
       assert(first <= last + 1, `append at ${first} leaves a gap after ${last}`);
-      if (first <= last) st.truncateFrom.run(first);
-      const ins = st.insertEntry;
+      if (first <= last) hot.truncateFrom.run(first);
+      const ins = hot.insertEntry;
       for (const e of b.entries) ins.run(e.index, e.term, e.type, e.data);
     }
-    if (b.hardState) st.putHard.run(b.hardState.term, b.hardState.vote, b.hardState.commit);
+    if (b.hardState) hot.putHard.run(b.hardState.term, b.hardState.vote, b.hardState.commit);
     db.exec("COMMIT");
   } catch (e) {
     try {
@@ -437,18 +448,18 @@ export function writeBatch(db: SqliteDb, st: Stmts, b: SaveBatch, lastBefore: In
     // SQLite can report a failure from work done after the commit itself (the WAL checkpoint
     // that follows it on a full disk). Then the batch IS durable, and calling it lost would
     // drop acknowledged-to-be data: look before answering.
-    if (batchIsStored(st, b)) return;
+    if (batchIsStored(hot, b)) return;
     throw toStorageError(e, "saving the log");
   }
 }
 
-function batchIsStored(st: Stmts, b: SaveBatch): boolean {
+function batchIsStored(hot: HotStatements, b: SaveBatch): boolean {
   try {
     if (b.entries.length > 0) {
       const last = b.entries[b.entries.length - 1];
       const first = b.entries[0];
-      const a = st.termAt.get(first.index);
-      const z = st.termAt.get(last.index);
+      const a = hot.termAt.get(first.index);
+      const z = hot.termAt.get(last.index);
       return a !== undefined && z !== undefined && Number(a.term) === first.term && Number(z.term) === last.term;
     }
     return false;
