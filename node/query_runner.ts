@@ -67,6 +67,12 @@ export class QueryRunner {
     return this.#prepared(c).all(...c.parameters) as O[];
   }
 
+  /** The rows of a query one at a time, so a reader can stop early without reading the rest. */
+  iterate<O>(q: Compilable<O>): IterableIterator<O> {
+    const c = q.compile();
+    return this.#prepared(c).iterate(...c.parameters) as IterableIterator<O>;
+  }
+
   /** Runs a statement once without keeping it prepared (schema changes). */
   once(q: Compilable): void {
     const c = q.compile();

@@ -2,7 +2,8 @@
 // and metadata. It serves the core's synchronous LogStorage reads from a tail cache backed by SQL,
 // and persists each Ready in ONE transaction, so many client writes share one fsync.
 // Queries are typed against schema.ts's `Database` and built with kysely (run synchronously by
-// QueryRunner), except the few on the hot path (HotStatements below), which stay prepared SQL.
+// QueryRunner), except the two whose count grows with the log (HotStatements), which stay
+// prepared SQL.
 // Must not interpret entry data (projections/ does) and must not decide when to snapshot or
 // compact (node.ts does).
 
@@ -32,23 +33,19 @@ export interface SaveBatch {
 }
 
 /**
- * The statements a member runs per Ready, per Raft read or per replayed page, prepared once as
- * plain SQL with positional parameters. Built through kysely instead (compile, then run the cached
- * prepared statement), one execution costs HOT_FIGURE more (bench/storage_queries.ts, 100k
- * executions): an append of a 100-entry batch would pay it 100 times per fsync. Everything
- * else is a kysely query run by query_runner.ts.
+ * The statements run once per ENTRY, prepared once as plain SQL with positional parameters.
+ * Built through kysely (build, compile, then the cached prepared statement: query_runner.ts), one
+ * execution costs HOT_FIGURE (bench/storage_queries.ts): save() would pay it for every entry of a
+ * Ready, on the event loop, and the Raft core's findConflictByTerm walks term() back one index
+ * at a time. Statements run once per Ready, per page or per rare event (the hard state, which is
+ * written on a term or vote change; truncation; a page of entries, where reading 4,096 rows
+ * dwarfs the compile) are kysely queries.
  */
 export interface HotStatements {
   /** (idx, term, type, data): each entry of save(). */
   insertEntry: SqliteStatement;
-  /** (idx): save() overwriting a conflicting tail; truncateAfter(). */
-  truncateFrom: SqliteStatement;
-  /** (lo, hi): entries in [lo, hi), for entries() below the tail cache, iterate() pages, open. */
-  range: SqliteStatement;
   /** (idx): term() below the tail cache. */
   termAt: SqliteStatement;
-  /** (term, vote, commit_index): the hard state, in save() on a term or vote change, and at snapshots. */
-  putHard: SqliteStatement;
 }
 
 /** What a write needs: the connection, its hot statements and its typed query runner. */
@@ -121,8 +118,9 @@ export class SqliteStorage implements LogStorage {
   #readRange(lo: Index, hi: Index, maxBytes: number): Entry[] {
     const out: Entry[] = [];
     let bytes = 0;
-    for (const r of this.#c.hot.range.iterate(lo, hi)) {
-      const data = r.data as Uint8Array;
+    const q = qb.selectFrom("entries").select(["idx", "term", "type", "data"]).where("idx", ">=", lo).where("idx", "<", hi).orderBy("idx");
+    for (const r of this.#c.q.iterate(q)) {
+      const data = r.data;
       if (out.length > 0 && bytes + data.length > maxBytes) break;
       bytes += data.length;
       out.push({ index: Number(r.idx), term: Number(r.term), type: Number(r.type) as EntryType, data });
@@ -255,10 +253,10 @@ export class SqliteStorage implements LogStorage {
     if (hard) assert(hard.commit >= index && hard.commit <= this.#last, `commit ${hard.commit} does not cover the snapshot at ${index}`);
     const compactTo = opts.compactTo !== undefined && opts.compactTo > this.#compactedIndex ? Math.min(opts.compactTo, index) : 0;
     const compactTerm = compactTo > 0 ? this.term(compactTo) : 0;
-    const { q, hot } = this.#c;
+    const { q } = this.#c;
     try {
       q.transaction(() => {
-        if (hard) hot.putHard.run(hard.term, hard.vote, hard.commit);
+        if (hard) putHardState(q, hard);
         putSnapshot(q, index, term, confState, data, createdMs);
         if (compactTo > 0) this.#writeCompaction(compactTo, compactTerm);
       });
@@ -350,11 +348,11 @@ export class SqliteStorage implements LogStorage {
   /** Deletes every entry after `index` (operator repair of a torn tail). */
   truncateAfter(index: Index): number {
     const before = this.#last;
-    const { q, hot } = this.#c;
+    const { q } = this.#c;
     try {
       q.transaction(() => {
-        hot.truncateFrom.run(index + 1);
-        if (this.#hard.commit > index) hot.putHard.run(this.#hard.term, this.#hard.vote, index);
+        q.run(qb.deleteFrom("entries").where("idx", ">", index));
+        if (this.#hard.commit > index) putHardState(q, { ...this.#hard, commit: index });
       });
     } catch (e) {
       throw toStorageError(e, `truncating after ${index}`);
@@ -390,14 +388,21 @@ export function configureConnection(db: SqliteDb): void {
 export function prepareHotStatements(db: SqliteDb): HotStatements {
   return {
     insertEntry: db.prepare("INSERT INTO entries (idx, term, type, data) VALUES (?, ?, ?, ?)"),
-    truncateFrom: db.prepare("DELETE FROM entries WHERE idx >= ?"),
-    range: db.prepare("SELECT idx, term, type, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx"),
     termAt: db.prepare("SELECT term FROM entries WHERE idx = ?"),
-    putHard: db.prepare(
-      "INSERT INTO hard_state (id, term, vote, commit_index) VALUES (1, ?, ?, ?) " +
-        "ON CONFLICT(id) DO UPDATE SET term = excluded.term, vote = excluded.vote, commit_index = excluded.commit_index",
-    ),
   };
+}
+
+function putHardState(q: QueryRunner, h: HardState): void {
+  q.run(
+    qb.insertInto("hard_state").values({ id: 1, term: h.term, vote: h.vote, commit_index: h.commit })
+      .onConflict((oc) =>
+        oc.column("id").doUpdateSet((eb) => ({
+          term: eb.ref("excluded.term"),
+          vote: eb.ref("excluded.vote"),
+          commit_index: eb.ref("excluded.commit_index"),
+        }))
+      ),
+  );
 }
 
 function putMetaRow(q: QueryRunner, key: string, value: string): void {
@@ -435,11 +440,11 @@ export function writeBatch(c: Conn, b: SaveBatch, lastBefore: Index): void {
     if (b.entries.length > 0) {
       const first = b.entries[0].index;
       assert(first <= last + 1, `append at ${first} leaves a gap after ${last}`);
-      if (first <= last) hot.truncateFrom.run(first);
+      if (first <= last) q.run(qb.deleteFrom("entries").where("idx", ">=", first)); // a new leader's entries replace ours
       const ins = hot.insertEntry;
       for (const e of b.entries) ins.run(e.index, e.term, e.type, e.data);
     }
-    if (b.hardState) hot.putHard.run(b.hardState.term, b.hardState.vote, b.hardState.commit);
+    if (b.hardState) putHardState(q, b.hardState);
     db.exec("COMMIT");
   } catch (e) {
     try {
