@@ -1,16 +1,15 @@
-// Tests for bench/open_loop.ts against a small local HTTP server (port 28901, inside the bench's
-// 28000-28999): every request is answered and counted, chunked answers and closed connections are
-// handled, and a server stall shows in the latency of every request scheduled during it (no
+// Tests for bench/open_loop.ts against a small local HTTP server on a port the OS picks: every
+// request is answered and counted, chunked answers and closed connections are handled, and a server stall shows in the latency of every request scheduled during it (no
 // coordinated omission), not only in the few requests that were in flight.
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { freePort } from "../helpers/ports.ts";
 import { resultFromJson, resultToJson, runOpenLoop } from "../../bench/open_loop.ts";
 
 const s = suite("bench/open_loop");
-const port = 28901;
 
 interface TestServer {
   url: string;
@@ -33,7 +32,7 @@ function serve(
     });
   });
   return new Promise((resolve) => {
-    server.listen(port, "127.0.0.1", () => {
+    server.listen(0, "127.0.0.1", () => {
       const a = server.address() as AddressInfo;
       resolve({
         url: `http://127.0.0.1:${a.port}`,
@@ -153,8 +152,9 @@ s("error answers count as failures and as infinitely slow", async () => {
 });
 
 s("a refused connection is an error, not a hang", async () => {
+  // A port the OS just handed out and took back: nothing listens there.
   const r = await runOpenLoop({
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${await freePort()}`,
     rate: 100,
     durationS: 0.1,
     warmupS: 0,

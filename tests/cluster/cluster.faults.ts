@@ -6,7 +6,7 @@
 // through the majority after every fault. FAULTS_SCALE=n multiplies the rounds (default 1);
 // SEED=n reproduces a schedule; CLUSTER_IMPL=etcd runs the same against etcd 3.4; CLUSTER_CASES=chaos
 // runs only the cases whose name contains "chaos".
-// Must not assert timings beyond liveness bounds. Ports: 27300-27899 (helper D's range).
+// Must not assert timings beyond liveness bounds.
 
 import { suite } from "uvu";
 import type { Implementation } from "../helpers/cluster.ts";
@@ -46,7 +46,7 @@ for (const impl of implementations()) {
   s(`${impl}: 3 members, ${5 * scale} kill rounds, pauses, partitions (reject and black-hole), one-way cuts`, async () => {
     const name = `${impl} 3 members heavy`;
     if (!available(impl, name)) return;
-    await runScenario({ name, impl, size: 3, basePort: 27300, seed, clients: 8, keys: 4, snapshots }, async (ctx) => {
+    await runScenario({ name, impl, size: 3, seed, clients: 8, keys: 4, snapshots }, async (ctx) => {
       for (let r = 0; r < scale; r++) {
         await killRounds(ctx, 5);
         await pauseMember(ctx, 1000, 4000);
@@ -64,7 +64,7 @@ for (const impl of implementations()) {
   s(`${impl}: 5 members, ${6 * scale} partitions 2|3, leader kills, one-way cuts, slow links`, async () => {
     const name = `${impl} 5 members heavy`;
     if (!available(impl, name)) return;
-    await runScenario({ name, impl, size: 5, basePort: 27400, seed, clients: 10, keys: 5, snapshots }, async (ctx) => {
+    await runScenario({ name, impl, size: 5, seed, clients: 10, keys: 5, snapshots }, async (ctx) => {
       for (let r = 0; r < scale; r++) {
         await splitMinorityMajority(ctx, 1000, 3000, true);
         await splitMinorityMajority(ctx, 1000, 3000, false);
@@ -86,7 +86,7 @@ for (const impl of implementations()) {
   s(`${impl}: membership churn: grow 3 -> 5, remove the leader and a follower, kill a new member, add again`, async () => {
     const name = `${impl} membership heavy`;
     if (!available(impl, name)) return;
-    await runScenario({ name, impl, size: 3, basePort: 27500, seed, clients: 8, keys: 4, snapshots }, async (ctx) => {
+    await runScenario({ name, impl, size: 3, seed, clients: 8, keys: 4, snapshots }, async (ctx) => {
       for (let r = 0; r < scale; r++) {
         const a = await addMember(ctx);
         await ctx.pause(500, 1500);
@@ -110,7 +110,7 @@ for (const impl of implementations()) {
   s(`${impl}: rolling restart with SIGTERM, twice`, async () => {
     const name = `${impl} rolling restart`;
     if (!available(impl, name)) return;
-    await runScenario({ name, impl, size: 3, basePort: 27600, seed, clients: 6, snapshots }, async (ctx) => {
+    await runScenario({ name, impl, size: 3, seed, clients: 6, snapshots }, async (ctx) => {
       for (let r = 0; r < 2 * scale; r++) await rollingRestart(ctx);
     });
   });
@@ -118,7 +118,7 @@ for (const impl of implementations()) {
   s(`${impl}: 5 members, ${25 * scale} seeded chaos steps`, async () => {
     const name = `${impl} chaos`;
     if (!available(impl, name)) return;
-    await runScenario({ name, impl, size: 5, basePort: 27700, seed, clients: 10, keys: 5, snapshots }, async (ctx) => {
+    await runScenario({ name, impl, size: 5, seed, clients: 10, keys: 5, snapshots }, async (ctx) => {
       await chaos(ctx, 25 * scale);
     });
   });

@@ -5,7 +5,7 @@
 // history of PUT / CAS / quorum GET is linearizable, and that a write succeeds through the majority
 // after every fault. SEED=n reproduces a schedule. CLUSTER_IMPL=etcd (or "coreplane,etcd") runs the
 // same scenarios against a real etcd 3.4, which proves the harness. Heavier runs: cluster.faults.ts.
-// Must not assert timings beyond liveness bounds. Ports: 27000-27299 (helper D's range).
+// Must not assert timings beyond liveness bounds.
 
 import { suite } from "uvu";
 import type { Implementation } from "../helpers/cluster.ts";
@@ -40,7 +40,7 @@ for (const impl of implementations()) {
   s(`${impl}: 3 members, SIGKILL leader and follower with restarts, SIGSTOP, leader partitioned`, async () => {
     const name = `${impl} 3 members kill/stop/partition`;
     if (!available(impl, name)) return;
-    await runScenario({ name, impl, size: 3, basePort: 27000, seed, snapshots: { count: 200, catchup: 50 } }, async (ctx) => {
+    await runScenario({ name, impl, size: 3, seed, snapshots: { count: 200, catchup: 50 } }, async (ctx) => {
       await killRounds(ctx, 2);
       await pauseMember(ctx, 500, 1500);
       await isolateLeader(ctx, 500, 1500);
@@ -50,7 +50,7 @@ for (const impl of implementations()) {
   s(`${impl}: 5 members, partition 2|3 with the leader in the minority, then in the majority`, async () => {
     const name = `${impl} 5 members 2|3`;
     if (!available(impl, name)) return;
-    await runScenario({ name, impl, size: 5, basePort: 27100, seed, clients: 10, keys: 5 }, async (ctx) => {
+    await runScenario({ name, impl, size: 5, seed, clients: 10, keys: 5 }, async (ctx) => {
       await splitMinorityMajority(ctx, 500, 1500, true);
       await splitMinorityMajority(ctx, 500, 1500, false);
     });
@@ -59,7 +59,7 @@ for (const impl of implementations()) {
   s(`${impl}: add a member, then remove the leader or a follower`, async () => {
     const name = `${impl} membership`;
     if (!available(impl, name)) return;
-    await runScenario({ name, impl, size: 3, basePort: 27200, seed }, async (ctx) => {
+    await runScenario({ name, impl, size: 3, seed }, async (ctx) => {
       await addMember(ctx);
       await ctx.pause(300, 800);
       await removeMember(ctx);

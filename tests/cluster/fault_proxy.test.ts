@@ -2,19 +2,22 @@
 // "OK" and echo everything after it): forwarding both ways, symmetric partitions, one-way cuts that
 // also break live connections, reject and black-hole modes, unknown sources, the etcd-style HTTP
 // classification, delay, and the child-process control channel. Fast (about a second).
-// Must not start real members. Ports: 27900-27999 (helper D's range).
+// Must not start real members.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { Buffer } from "node:buffer";
 import { classify, FaultProxy, startProxyProcess } from "../helpers/fault_proxy.ts";
+import { freePorts } from "../helpers/ports.ts";
 
-const BASE = 27900;
 const IDS: Record<string, number> = { a1: 0, b2: 1, c3: 2 };
 const idOf = (i: number) => Object.keys(IDS)[i];
-const memberPort = (i: number) => BASE + 10 * i + 1;
-const proxyPort = (i: number) => BASE + 10 * i + 2;
+/** Fresh from the OS before each test: fake members 0-2, their proxy ports, two spare. */
+let ports: number[] = [];
+const memberPort = (i: number) => ports[i];
+const proxyPort = (i: number) => ports[3 + i];
+const sparePort = (i: number) => ports[6 + i];
 
 /** A fake member: after the first line it answers OK and echoes. */
 function fakeMember(port: number): Promise<Server> {
@@ -77,6 +80,7 @@ let servers: Server[] = [];
 let proxy: FaultProxy;
 
 s.before.each(async () => {
+  ports = await freePorts(8);
   servers = await Promise.all([0, 1, 2].map((i) => fakeMember(memberPort(i))));
   proxy = new FaultProxy();
   for (const i of [0, 1, 2]) await proxy.add({ index: i, listenPort: proxyPort(i), targetPort: memberPort(i) });
@@ -194,10 +198,10 @@ s("classifies etcd's peer HTTP by X-Server-From and path", () => {
 s("the child-process proxy is driven over its control channel", async () => {
   const p = await startProxyProcess();
   try {
-    await p.add({ index: 5, listenPort: BASE + 80, targetPort: memberPort(0) });
-    await p.add({ index: 6, listenPort: BASE + 81, targetPort: memberPort(1) });
+    await p.add({ index: 5, listenPort: sparePort(0), targetPort: memberPort(0) });
+    await p.add({ index: 6, listenPort: sparePort(1), targetPort: memberPort(1) });
     await p.setIds({ dd: 6 });
-    const c = await dial(BASE + 80, "CPRAFT/1 app dd a1 x\nhi");
+    const c = await dial(sparePort(0), "CPRAFT/1 app dd a1 x\nhi");
     assert.ok(await c.waitFor("OK\nhi"));
     await p.isolate(6);
     assert.ok(await c.waitClosed());

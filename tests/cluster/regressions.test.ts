@@ -3,14 +3,13 @@
 // after the leader compacted its log must catch up from a snapshot.
 // 2) A restarted member must never answer a new request with the result of an entry proposed by its
 // previous incarnation (request ids must not repeat across restarts).
-// Must not depend on timing beyond liveness bounds. Ports: 27260-27299 (helper D's range).
+// Must not depend on timing beyond liveness bounds.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Cluster, sleep } from "../helpers/cluster.ts";
 import { coreplaneClusterReady, selected } from "./impls.ts";
 
-const BASE = 27260;
 const s = suite("cluster/regressions");
 
 function ready(name: string): boolean {
@@ -51,7 +50,7 @@ async function withCluster(c: Cluster, body: () => Promise<void>): Promise<void>
 
 s("a member added after log compaction catches up through a snapshot that includes it", async () => {
   if (!ready("regression: join after compaction")) return;
-  const c = await Cluster.start({ impl: "coreplane", size: 3, basePort: BASE, snapshotCount: 200, snapshotCatchupEntries: 50, label: "join-after-compaction" });
+  const c = await Cluster.start({ impl: "coreplane", size: 3, snapshotCount: 200, snapshotCatchupEntries: 50, label: "join-after-compaction" });
   await withCluster(c, async () => {
     const base = c.member(0).clientUrl;
     for (let i = 0; i < 300; i++) {
@@ -74,7 +73,7 @@ s("a member added after log compaction catches up through a snapshot that includ
 
 s("a restarted member never answers a new request with an entry of its previous incarnation", async () => {
   if (!ready("regression: request ids across restarts")) return;
-  const c = await Cluster.start({ impl: "coreplane", size: 3, basePort: BASE, proxy: true, label: "request-ids" });
+  const c = await Cluster.start({ impl: "coreplane", size: 3, proxy: true, label: "request-ids" });
   await withCluster(c, async () => {
     const l = await c.waitForLeader();
     const x = [0, 1, 2].find((i) => i !== l)!;

@@ -25,7 +25,6 @@ export interface ScenarioOptions {
   readonly name: string;
   readonly impl: Implementation;
   readonly size: number;
-  readonly basePort: number;
   readonly seed: number;
   readonly clients?: number;
   readonly keys?: number;
@@ -78,9 +77,8 @@ export async function runScenario(o: ScenarioOptions, body: (ctx: Ctx) => Promis
   const cluster = await Cluster.start({
     impl: o.impl,
     size: o.size,
-    basePort: o.basePort,
     proxy: o.proxy ?? true,
-    label: `${o.impl}-${o.basePort}`,
+    label: `${o.impl}-${o.name.replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 40)}`,
     snapshotCount: o.snapshots?.count,
     snapshotCatchupEntries: o.snapshots?.catchup,
     ...o.cluster,

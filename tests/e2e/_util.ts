@@ -2,7 +2,7 @@
 // HTTP/1.1 client (fetch normalises `..`, `%2e` and unicode in paths, so the fuzzer needs its own
 // socket), small concurrency and waiting helpers, and the seed every random suite prints.
 // Must not hold assertions about coreplane's behaviour (the *.test.ts files do) and must not pick
-// ports: each suite owns its ports within 24000-24499.
+// ports: suites take theirs from tests/helpers/ports.ts.
 
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";

@@ -7,16 +7,19 @@
 // A model built from the acknowledged writes (keyed by path; TTL'd and unknowable ones dropped)
 // must match the final state, and the member must be alive with /health 200 at the end.
 // Seeded: prints its seed; SEED=n reproduces. FUZZ_REQUESTS sets the count (default 300).
-// Must not assert timing. Ports: 24060/24061.
+// Must not assert timing.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Buffer } from "node:buffer";
 import fc from "fast-check";
+import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane } from "../helpers/procs.ts";
 import { AbortedError, getKey, keyPath, type RawCall, type RawResponse, rawRequest, seedFromEnv } from "./_util.ts";
 
-const PORTS = { clientPort: 24060, peerPort: 24061 };
+/** The member's ports, from the OS; a restart on the same data dir reuses them. */
+const [clientPort, peerPort] = await freePorts(2);
+const PORTS = { clientPort, peerPort };
 const MAX_REQUEST_BYTES = 4096;
 const SYNC_ANSWER_LIMIT_MS = 20_000;
 /**

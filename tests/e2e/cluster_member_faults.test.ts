@@ -14,7 +14,7 @@
 //   up, writes made while it was down included.
 // The cases share one cluster while it stays whole (member starts dominate the run time); a case
 // that finds a member down gets a fresh cluster on other ports, so one failure does not cascade.
-// Must assert behaviour, never timing (time limits here are liveness bounds only). Ports 29500-29599.
+// Must assert behaviour, never timing (time limits here are liveness bounds only).
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -22,6 +22,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { closeSync, ftruncateSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePorts } from "../helpers/ports.ts";
 import { mainCommand, type Proc, repoRoot, startCoreplane, tempDir } from "../helpers/procs.ts";
 import { corruptEntry } from "../node/cli_fixtures.ts";
 import { loadRuntime } from "../../node/runtime.ts";
@@ -32,9 +33,10 @@ import { keyPath, pool, sleep } from "./_util.ts";
 const s = suite("e2e/cluster_member_faults");
 
 const MEMBERS = [1, 2, 3] as const;
-/** Cluster generation g (see cluster()) uses client ports 29501-29503 + 20g and peer ports 10 above. */
-const clientPort = (g: number, i: number) => 29500 + 20 * g + i;
-const peerPort = (g: number, i: number) => 29510 + 20 * g + i;
+/** Cluster generation g (see cluster()) has ports of its own from the OS: members 1-3's client ports, then their peer ports. */
+const generationPorts = new Map<number, number[]>();
+const clientPort = (g: number, i: number) => generationPorts.get(g)![i - 1];
+const peerPort = (g: number, i: number) => generationPorts.get(g)![2 + i];
 const clientUrl = (g: number, i: number) => `http://127.0.0.1:${clientPort(g, i)}`;
 const peerUrl = (g: number, i: number) => `http://127.0.0.1:${peerPort(g, i)}`;
 
@@ -263,7 +265,7 @@ async function leaderAmong(c: Cluster, among: readonly number[]): Promise<number
 // running (an earlier case failed) gets a fresh cluster instead, so one failure does not cascade.
 let current: Cluster | undefined;
 let generations = 0;
-/** Ports for 5 generations fit in 29500-29599; more would mean something failed over and over. */
+/** More fresh clusters than this would mean something failed over and over. */
 const GENERATIONS_MAX = 5;
 
 async function dispose(c: Cluster): Promise<void> {
@@ -293,6 +295,7 @@ async function cluster(needTmpfs: boolean): Promise<Cluster> {
   current = undefined;
   const g = generations++;
   if (g >= GENERATIONS_MAX) throw new Error(`a fresh cluster was needed ${g + 1} times: earlier cases left broken ones`);
+  generationPorts.set(g, await freePorts(6));
   const c: Cluster = { g, token: `member-faults-${g}-${process.pid}`, dirs: [""], mounts: [""], procs: [], pastOutput: [], acks: [] };
   current = c;
   mountable ??= mountProbe();

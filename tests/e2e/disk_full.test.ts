@@ -5,7 +5,7 @@
 // writes succeed again, and every acknowledged write is still there, also after a restart.
 // Where mounting is impossible the suite prints SKIP (and fails under CI=true). Mounts are removed
 // in all cases, and stale ones left by a killed run of this suite are removed at the start.
-// Must not assert timing. Ports: 24040/24041.
+// Must not assert timing.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -13,10 +13,13 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane } from "../helpers/procs.ts";
 import { getKey, pool, putKey, waitUntil } from "./_util.ts";
 
-const PORTS = { clientPort: 24040, peerPort: 24041 };
+/** The member's ports, from the OS; a restart on the same data dir reuses them. */
+const [clientPort, peerPort] = await freePorts(2);
+const PORTS = { clientPort, peerPort };
 const FS_BYTES = 8 * 1024 * 1024;
 const FILLER_BYTES = 2 * 1024 * 1024;
 const VALUE_BYTES = 2048;

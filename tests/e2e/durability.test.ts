@@ -6,16 +6,19 @@
 // (default 5); SEED=n replays the kill times. --snapshot-count is low so snapshots and compaction
 // run (and get killed) during the rounds too.
 // Must not assert anything about writes that were in flight at the kill (either outcome is allowed),
-// and no timing. Ports: 24020/24021.
+// and no timing.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { rmSync } from "node:fs";
 import { createPrng } from "../../internal/prng.ts";
+import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane, tempDir } from "../helpers/procs.ts";
 import { getKey, killHard, pool, putKey, seedFromEnv, sleep } from "./_util.ts";
 
-const PORTS = { clientPort: 24020, peerPort: 24021 };
+/** The member's ports, from the OS; a restart on the same data dir reuses them. */
+const [clientPort, peerPort] = await freePorts(2);
+const PORTS = { clientPort, peerPort };
 const CLIENTS = 16;
 /** Low, so that snapshots and log compaction also happen (and get interrupted) during the rounds. */
 const SNAPSHOT_COUNT = 1000;

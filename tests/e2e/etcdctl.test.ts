@@ -4,19 +4,20 @@
 // The etcd transcript is also checked against the expected text below, so a changed etcdctl shows up
 // as such and not as a coreplane bug. Must not talk HTTP to the members except to read an index for
 // --after-index and to drive the one plain watch.
-// Ports: etcd 24000/24001, coreplane 24002/24003.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane, startEtcd } from "../helpers/procs.ts";
 import { needTool } from "../helpers/tools.ts";
 import { type CmdResult, getKey, putKey, runCmd, sleep, startCmd, waitUntil } from "./_util.ts";
 
-const ETCD = { clientPort: 24000, peerPort: 24001 };
-const CORE = { clientPort: 24002, peerPort: 24003 };
+const ports = await freePorts(4);
+const ETCD = { clientPort: ports[0], peerPort: ports[1] };
+const CORE = { clientPort: ports[2], peerPort: ports[3] };
 
 interface Target {
   readonly name: string;

@@ -5,19 +5,21 @@
 // every difference. DIFF_AGAINST=etcd compares etcd with a second etcd (validates the normaliser:
 // it must show no difference). DIFF_CASES=substr runs only the cases whose name contains it;
 // DIFF_DUMP=1 prints etcd's whole normalised transcript.
-// Ports 23001-23006. Must not fix or mask a real behaviour difference: masks live in normalise.ts
+// Must not fix or mask a real behaviour difference: masks live in normalise.ts
 // and each says why the value legitimately differs.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane, startEtcd } from "../helpers/procs.ts";
 import { needTool } from "../helpers/tools.ts";
 import { type Case, cases } from "./cases.ts";
 import { type Step, type Target, Transcript } from "./transcript.ts";
 
 const NAME = "etcd v2 differential";
-const ETCD = { clientPort: 23001, peerPort: 23002 };
-const OTHER = { clientPort: 23005, peerPort: 23006 };
+const ports = await freePorts(4);
+const ETCD = { clientPort: ports[0], peerPort: ports[1] };
+const OTHER = { clientPort: ports[2], peerPort: ports[3] };
 const against = process.env.DIFF_AGAINST === "etcd" ? "etcd" : "coreplane";
 const reportAll = process.env.DIFF_REPORT === "1";
 const only = process.env.DIFF_CASES;

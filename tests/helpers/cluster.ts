@@ -3,16 +3,15 @@
 // own process group, with an optional fault proxy (tests/helpers/fault_proxy.ts, in a child process) in
 // front of every member's peer port. Gives the leader, signals (SIGKILL, SIGSTOP, SIGCONT, SIGTERM),
 // restarts on the same data dir, and membership changes through /v2/members.
-// Must not pick ports (the caller passes a base port from its own range) and must not assert anything
-// about the cluster's behaviour: tests do. Logs of every member go to files in the run's temp dir, kept
-// when keepOnFailure() is called.
-//
-// Port layout for base B: member i has client port B+10i, real peer port B+10i+1, proxy port B+10i+2.
+// Every member's client, peer and proxy ports come from the OS (tests/helpers/ports.ts). Must not
+// assert anything about the cluster's behaviour: tests do. Logs of every member go to files in the
+// run's temp dir, kept when keepOnFailure() is called.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { freePorts } from "./ports.ts";
 import { mainCommand, repoRoot, tempDir } from "./procs.ts";
 import { type ProxyMode, type ProxyProcess, startProxyProcess } from "./fault_proxy.ts";
 
@@ -23,8 +22,6 @@ export type MemberState = "starting" | "up" | "paused" | "down" | "removed";
 export interface ClusterOptions {
   readonly impl: Implementation;
   readonly size: number;
-  /** First port of this cluster's range; see the layout above. 10 ports per member. */
-  readonly basePort: number;
   /** Put a fault proxy in front of every peer port. */
   readonly proxy?: boolean;
   readonly proxyMode?: ProxyMode;
@@ -47,6 +44,8 @@ export interface Member {
   readonly clientUrl: string;
   readonly clientPort: number;
   readonly peerPort: number;
+  /** Where the fault proxy listens for this member's peers (unused without a proxy). */
+  readonly proxyPort: number;
   /** The peer URL other members dial (the proxy's when there is one). */
   readonly advertisedPeerUrl: string;
   readonly dataDir: string;
@@ -151,7 +150,7 @@ export class Cluster {
   readonly opts: ClusterOptions;
   readonly runDir: string;
   readonly members: Member[] = [];
-  readonly token: string;
+  token: string;
   proxy?: ProxyProcess;
   private keep = false;
   /** A line per fault and restart, with times relative to the start, for failure messages. */
@@ -160,7 +159,7 @@ export class Cluster {
 
   private constructor(opts: ClusterOptions) {
     this.opts = opts;
-    this.token = opts.token ?? `cp-test-${opts.basePort}`;
+    this.token = opts.token ?? "";
     this.runDir = tempDir(`cluster-${opts.label ?? opts.impl}`);
   }
 
@@ -169,14 +168,16 @@ export class Cluster {
     const c = new Cluster(opts);
     try {
       if (opts.proxy) c.proxy = await startProxyProcess({ mode: opts.proxyMode });
-      for (let i = 0; i < opts.size; i++) c.defineMember(i);
+      for (let i = 0; i < opts.size; i++) await c.defineMember(i);
+      // Unique per cluster so ids never repeat across clusters of one run.
+      if (c.token === "") c.token = `cp-test-${c.members[0].clientPort}`;
       const initial = c.members.map((m) => `${m.name}=${m.advertisedPeerUrl}`).join(",");
       for (const m of c.members) {
         m.id = etcdMemberId([m.advertisedPeerUrl], c.token);
         m.args = c.memberArgs(m, initial, "new");
       }
       if (c.proxy) {
-        for (const m of c.members) await c.proxy.add({ index: m.index, listenPort: m.peerPort + 1, targetPort: m.peerPort });
+        for (const m of c.members) await c.proxy.add({ index: m.index, listenPort: m.proxyPort, targetPort: m.peerPort });
         await c.proxy.setIds(Object.fromEntries(c.members.map((m) => [m.id, m.index])));
       }
       await Promise.all(c.members.map((m) => c.spawnMember(m)));
@@ -190,18 +191,18 @@ export class Cluster {
     return c;
   }
 
-  private defineMember(i: number): Member {
-    const base = this.opts.basePort + 10 * i;
+  private async defineMember(i: number): Promise<Member> {
+    const [clientPort, peerPort, proxyPort] = await freePorts(3);
     const dataDir = join(this.runDir, `m${i}`);
     mkdirSync(dataDir, { recursive: true });
-    const peerPort = base + 1;
     const m: Member = {
       index: i,
       name: `m${i}`,
-      clientUrl: `http://127.0.0.1:${base}`,
-      clientPort: base,
+      clientUrl: `http://127.0.0.1:${clientPort}`,
+      clientPort,
       peerPort,
-      advertisedPeerUrl: `http://127.0.0.1:${this.opts.proxy ? base + 2 : peerPort}`,
+      proxyPort,
+      advertisedPeerUrl: `http://127.0.0.1:${this.opts.proxy ? proxyPort : peerPort}`,
       dataDir,
       logFile: join(this.runDir, `m${i}.log`),
       id: "",
@@ -415,8 +416,8 @@ export class Cluster {
    */
   async addMember(via?: number): Promise<number> {
     const index = this.members.length;
-    const m = this.defineMember(index);
-    if (this.proxy) await this.proxy.add({ index, listenPort: m.peerPort + 1, targetPort: m.peerPort });
+    const m = await this.defineMember(index);
+    if (this.proxy) await this.proxy.add({ index, listenPort: m.proxyPort, targetPort: m.peerPort });
     const through = this.member(via ?? this.voters().find((x) => x.state === "up")!.index);
     // etcd refuses a change that could cost the quorum (a member restarted in the last 5 s counts as
     // not connected) with a 500; that refusal happens before anything is proposed, so asking again is

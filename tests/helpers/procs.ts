@@ -1,19 +1,22 @@
 // Start real servers for tests: a coreplane member (`main.ts serve` in a child process, on the
 // runtime running the tests) and a real etcd 3.4 with --enable-v2. Each gets a fresh data dir
-// under the system temp dir and is killed at the end. Must not pick ports itself: callers pass
-// ports from their own range so parallel suites do not clash.
+// under the system temp dir and is killed at the end. Ports the caller does not pass come from the
+// OS (tests/helpers/ports.ts); a restart on the same data dir passes the first start's ports again.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePorts } from "./ports.ts";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 export interface Proc {
   readonly url: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
   readonly dataDir: string;
   readonly child: ChildProcess;
   /** Output so far (stdout + stderr), for failure messages. */
@@ -60,7 +63,7 @@ process.on("exit", () => {
   }
 });
 
-function track(child: ChildProcess, url: string, dataDir: string): Proc {
+function track(child: ChildProcess, url: string, ports: { clientPort: number; peerPort: number }, dataDir: string): Proc {
   live.add(child);
   child.once("exit", () => live.delete(child));
   let text = "";
@@ -84,6 +87,8 @@ function track(child: ChildProcess, url: string, dataDir: string): Proc {
   };
   return {
     url,
+    clientPort: ports.clientPort,
+    peerPort: ports.peerPort,
     dataDir,
     child,
     output: () => text,
@@ -114,17 +119,18 @@ function memberFlags(name: string, dataDir: string, client: string, peer: string
 async function startServer(
   cmd: string,
   args: string[],
-  client: string,
+  ports: { clientPort: number; peerPort: number },
   dataDir: string,
   opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number },
 ): Promise<Proc> {
+  const client = `http://127.0.0.1:${ports.clientPort}`;
   const child = spawn(cmd, args, {
     cwd: opts.cwd,
     env: opts.env ? { ...process.env, ...opts.env } : process.env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  const p = track(child, client, dataDir);
+  const p = track(child, client, ports, dataDir);
   try {
     await waitHealthy(client, child, p.output, opts.timeoutMs ?? 30_000);
   } catch (e) {
@@ -134,9 +140,16 @@ async function startServer(
   return p;
 }
 
+/** Both ports, or fresh ones from the OS for whichever is not given. */
+async function portsFor(o: { clientPort?: number; peerPort?: number }): Promise<{ clientPort: number; peerPort: number }> {
+  const [a, b] = await freePorts(2);
+  return { clientPort: o.clientPort ?? a, peerPort: o.peerPort ?? b };
+}
+
 export interface CoreplaneOptions {
-  readonly clientPort: number;
-  readonly peerPort: number;
+  /** Defaults to a free port from the OS; pass the first start's to restart on the same data dir. */
+  readonly clientPort?: number;
+  readonly peerPort?: number;
   readonly dataDir?: string;
   readonly name?: string;
   readonly extraArgs?: readonly string[];
@@ -147,16 +160,17 @@ export interface CoreplaneOptions {
 }
 
 /** Starts `coreplane serve` and resolves once /health answers 200. */
-export function startCoreplane(o: CoreplaneOptions): Promise<Proc> {
+export async function startCoreplane(o: CoreplaneOptions = {}): Promise<Proc> {
+  const ports = await portsFor(o);
   const dataDir = o.dataDir ?? tempDir("member");
-  const client = `http://127.0.0.1:${o.clientPort}`;
+  const client = `http://127.0.0.1:${ports.clientPort}`;
   let { cmd, args } = mainCommand();
   if (o.fdLimit !== undefined) {
     args = ["-c", `ulimit -n ${Math.floor(o.fdLimit)} && exec "$0" "$@"`, cmd, ...args];
     cmd = "bash";
   }
-  const flags = memberFlags(o.name ?? "n1", dataDir, client, `http://127.0.0.1:${o.peerPort}`);
-  return startServer(cmd, [...args, "serve", ...flags, "--log-level", "warn", ...(o.extraArgs ?? [])], client, dataDir, {
+  const flags = memberFlags(o.name ?? "n1", dataDir, client, `http://127.0.0.1:${ports.peerPort}`);
+  return startServer(cmd, [...args, "serve", ...flags, "--log-level", "warn", ...(o.extraArgs ?? [])], ports, dataDir, {
     cwd: repoRoot,
     env: o.env,
     timeoutMs: o.timeoutMs,
@@ -164,9 +178,10 @@ export function startCoreplane(o: CoreplaneOptions): Promise<Proc> {
 }
 
 /** Starts a real etcd 3.4 single member with --enable-v2; resolves once /health answers 200. */
-export function startEtcd(o: { clientPort: number; peerPort: number; name?: string; timeoutMs?: number }): Promise<Proc> {
+export async function startEtcd(o: { clientPort?: number; peerPort?: number; name?: string; timeoutMs?: number } = {}): Promise<Proc> {
+  const ports = await portsFor(o);
   const dataDir = tempDir("etcd");
-  const client = `http://127.0.0.1:${o.clientPort}`;
-  const flags = memberFlags(o.name ?? "n1", dataDir, client, `http://127.0.0.1:${o.peerPort}`);
-  return startServer("etcd", [...flags, "--enable-v2", "--log-level", "error"], client, dataDir, { timeoutMs: o.timeoutMs });
+  const client = `http://127.0.0.1:${ports.clientPort}`;
+  const flags = memberFlags(o.name ?? "n1", dataDir, client, `http://127.0.0.1:${ports.peerPort}`);
+  return startServer("etcd", [...flags, "--enable-v2", "--log-level", "error"], ports, dataDir, { timeoutMs: o.timeoutMs });
 }

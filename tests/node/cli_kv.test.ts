@@ -5,17 +5,18 @@
 import { spawn } from "node:child_process";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { freePort } from "../helpers/ports.ts";
 import { mainCommand, type Proc, repoRoot, startCoreplane } from "../helpers/procs.ts";
 import { which } from "../helpers/tools.ts";
 import { runCli } from "./cli_fixtures.ts";
 
 const s = suite("cli kv");
-/** Nothing listens here (inside this suite's port range). */
-const DEAD = "http://127.0.0.1:26699";
+/** Nothing listens here: a port the OS just handed out and took back. */
+const DEAD = `http://127.0.0.1:${await freePort()}`;
 
 let member: Proc | undefined;
 async function url(): Promise<string> {
-  member ??= await startCoreplane({ clientPort: 26520, peerPort: 26521 });
+  member ??= await startCoreplane();
   return member.url;
 }
 const kv = async (...args: string[]) => runCli(["kv", "--endpoints", await url(), ...args]);

@@ -19,7 +19,7 @@ const remove = (url: string, key: string, q = "") => fetch(`${url}/v2/keys${key}
 let written: Promise<string> | undefined;
 function memberDataDir(): Promise<string> {
   written ??= (async () => {
-    const m = await startCoreplane({ clientPort: 26510, peerPort: 26511 });
+    const m = await startCoreplane();
     try {
       await put(m.url, "/foo", "v1");
       await put(m.url, "/foo", "v2");
@@ -148,7 +148,7 @@ s("a corrupt entry: verify names it (exit 6), serve refuses naming it, repair dr
     assert.is(JSON.parse(vj.stdout).badIndex, bad);
     let refused = "";
     try {
-      const m = await startCoreplane({ clientPort: 26512, peerPort: 26513, dataDir: dir });
+      const m = await startCoreplane({ dataDir: dir });
       await m.stop({ keepData: true });
     } catch (e) {
       refused = (e as Error).message;
@@ -162,7 +162,7 @@ s("a corrupt entry: verify names it (exit 6), serve refuses naming it, repair dr
     assert.match(rep.stdout, new RegExp(`truncated .* after index ${bad - 1}`));
     const after = await runCli(["log", "verify", "--data-dir", dir]);
     assert.is(after.code, 0, after.stdout);
-    const m = await startCoreplane({ clientPort: 26512, peerPort: 26513, dataDir: dir });
+    const m = await startCoreplane({ dataDir: dir });
     try {
       const foo = await fetch(`${m.url}/v2/keys/foo`).then((r) => r.json());
       assert.is(foo.node.value, "v1", "the member starts on the repaired log with the state before the bad entry");

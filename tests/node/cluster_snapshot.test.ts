@@ -1,21 +1,26 @@
 // A member that fell behind the leader's compacted log catches up by a snapshot streamed over the
 // peer transport: stop a follower, write past the retained entries, start it again, and it must
-// install the snapshot (its log says so) and then serve every key. Ports 29230-29249.
+// install the snapshot (its log says so) and then serve every key.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane } from "../helpers/procs.ts";
 
 const s = suite("node/cluster snapshot catch-up");
 
-const peer = (i: number) => `http://127.0.0.1:${29240 + i}`;
-const client = (i: number) => `http://127.0.0.1:${29230 + i}`;
+/** Members 1-4: client port PORTS[i], peer port PORTS[5 + i], all from the OS. */
+const PORTS = await freePorts(10);
+const clientPort = (i: number) => PORTS[i];
+const peerPort = (i: number) => PORTS[5 + i];
+const peer = (i: number) => `http://127.0.0.1:${peerPort(i)}`;
+const client = (i: number) => `http://127.0.0.1:${clientPort(i)}`;
 const IC = [1, 2, 3].map((i) => `n${i}=${peer(i)}`).join(",");
 
 function start(i: number, dataDir?: string): Promise<Proc> {
   return startCoreplane({
     name: `n${i}`,
-    clientPort: 29230 + i,
-    peerPort: 29240 + i,
+    clientPort: clientPort(i),
+    peerPort: peerPort(i),
     dataDir,
     extraArgs: ["--initial-cluster", IC, "--snapshot-count", "50", "--snapshot-catchup-entries", "10", "--log-level", "info"],
   });
@@ -79,8 +84,8 @@ s("a member added after compaction joins from a snapshot that lists it, and serv
     await r.body?.cancel();
     p4 = await startCoreplane({
       name: "n4",
-      clientPort: 29234,
-      peerPort: 29244,
+      clientPort: clientPort(4),
+      peerPort: peerPort(4),
       extraArgs: ["--initial-cluster", `${IC},n4=${peer(4)}`, "--initial-cluster-state", "existing", "--log-level", "info"],
     });
     const until = Date.now() + 15_000;

@@ -3,15 +3,20 @@
 // every member and the leader is killed with SIGKILL and restarted on its data dir. Every watcher
 // must see every acknowledged write, in index order, and all watchers must agree on the event at
 // each index; no event may show a value nobody wrote. Snapshots are small and the log short, so
-// the restarted member catches up from a snapshot. Ports 29251-29263.
+// the restarted member catches up from a snapshot.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane } from "../helpers/procs.ts";
 
 const s = suite("node/cluster watch");
 
-const client = (i: number) => `http://127.0.0.1:${29250 + i}`;
-const peer = (i: number) => `http://127.0.0.1:${29260 + i}`;
+/** Members 1-3: client port PORTS[i], peer port PORTS[5 + i], all from the OS. */
+const PORTS = await freePorts(10);
+const clientPort = (i: number) => PORTS[i];
+const peerPort = (i: number) => PORTS[5 + i];
+const peer = (i: number) => `http://127.0.0.1:${peerPort(i)}`;
+const client = (i: number) => `http://127.0.0.1:${clientPort(i)}`;
 const IC = [1, 2, 3].map((i) => `w${i}=${peer(i)}`).join(",");
 const WRITES = 240;
 const KILL_AT = 80;
@@ -19,8 +24,8 @@ const KILL_AT = 80;
 function start(i: number, dataDir?: string): Promise<Proc> {
   return startCoreplane({
     name: `w${i}`,
-    clientPort: 29250 + i,
-    peerPort: 29260 + i,
+    clientPort: clientPort(i),
+    peerPort: peerPort(i),
     dataDir,
     // Small snapshots and a short log, so the restarted member catches up from a snapshot and its
     // watcher resumes from the event history that came with it.

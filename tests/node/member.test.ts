@@ -10,7 +10,7 @@ const put = (url: string, key: string, value: string) =>
 const get = (url: string, key: string) => fetch(`${url}/v2/keys${key}`).then(async (r) => ({ status: r.status, body: await r.json() }));
 
 s("a fresh member starts at etcd's indexes: the first user write is index 4, term 2", async () => {
-  const m = await startCoreplane({ clientPort: 25011, peerPort: 25012 });
+  const m = await startCoreplane();
   try {
     const r = await put(m.url, "/first", "v");
     assert.is(r.status, 201);
@@ -25,7 +25,7 @@ s("a fresh member starts at etcd's indexes: the first user write is index 4, ter
 
 s("writes survive a restart through snapshots and compaction", async () => {
   const args = ["--snapshot-count", "40"];
-  let m = await startCoreplane({ clientPort: 25013, peerPort: 25014, extraArgs: args });
+  let m = await startCoreplane({ extraArgs: args });
   const dataDir = m.dataDir;
   try {
     for (let i = 0; i < 300; i++) {
@@ -36,7 +36,7 @@ s("writes survive a restart through snapshots and compaction", async () => {
     const st = await fetch(`${m.url}/v1/cluster/status`).then((x) => x.json());
     assert.ok(st.snapshotIndex > 0, `a snapshot was taken (status ${JSON.stringify(st)})`);
     await m.stop({ keepData: true });
-    m = await startCoreplane({ clientPort: 25013, peerPort: 25014, extraArgs: args, dataDir });
+    m = await startCoreplane({ clientPort: m.clientPort, peerPort: m.peerPort, extraArgs: args, dataDir });
     const after = await fetch(`${m.url}/v2/keys/k?recursive=true&sorted=true`).then((x) => x.json());
     assert.equal(after, before);
     const r = await put(m.url, "/k/new", "x");
@@ -48,7 +48,7 @@ s("writes survive a restart through snapshots and compaction", async () => {
 });
 
 s("SIGKILL loses nothing acknowledged", async () => {
-  let m = await startCoreplane({ clientPort: 25015, peerPort: 25016 });
+  let m = await startCoreplane();
   const dataDir = m.dataDir;
   try {
     const acked: string[] = [];
@@ -57,7 +57,7 @@ s("SIGKILL loses nothing acknowledged", async () => {
       if (r.status === 201) acked.push(`/d/${i}`);
     }
     await m.kill("SIGKILL");
-    m = await startCoreplane({ clientPort: 25015, peerPort: 25016, dataDir });
+    m = await startCoreplane({ clientPort: m.clientPort, peerPort: m.peerPort, dataDir });
     for (const k of acked) assert.is((await get(m.url, k)).body.node?.value, `v${k.slice(3)}`, k);
   } finally {
     await m.stop();
