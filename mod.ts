@@ -8,4 +8,4 @@ export type { Config } from "./node/config.ts";
 export { createApi } from "./api/mod.ts";
 export type { ApiDeps, MemberInfo, RaftStatus } from "./api/deps.ts";
 export { loadRuntime } from "./node/runtime.ts";
-export type { Command } from "./projections/command.ts";
+export type { Command } from "./projections/mod.ts";

@@ -6,7 +6,7 @@
 
 import { Hono } from "hono";
 import type { ApiDeps } from "./deps.ts";
-import type { KvResult, KvState } from "../projections/kv.ts";
+import type { KvResult, KvState } from "../projections/mod.ts";
 import { limits as defaultLimits } from "../internal/limits.ts";
 import { WatchHub } from "./watch_hub.ts";
 import { StoreStatsCounter } from "./stats.ts";
@@ -81,12 +81,12 @@ function percentEncodeBytes(target: string): string {
 export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
   const hub = new WatchHub();
   const stats = new StoreStatsCounter();
-  deps.subscribe({
-    onKvResult(result: KvResult): void {
+  deps.subscribe("kv", {
+    onResult(result: KvResult): void {
       if (result.type === "expire") stats.recordExpired(result.events.length);
       hub.onKvResult(result);
     },
-    onKvRestore(state: KvState): void {
+    onRestore(state: KvState): void {
       hub.onKvRestore(state);
     },
   });

@@ -4,8 +4,7 @@
 
 import type { Clock } from "../internal/clock.ts";
 import type { Index, NodeId, Term } from "../internal/brand.ts";
-import type { Command } from "../projections/command.ts";
-import type { KvResult, KvState } from "../projections/kv.ts";
+import type { Command, ProjectionName, ResultFor, StateOf, Subscriber } from "../projections/mod.ts";
 
 export interface MemberInfo {
   readonly id: NodeId;
@@ -87,23 +86,13 @@ export interface FollowerStats {
   readonly counts: { fail: number; success: number };
 }
 
-/** Receives events as entries are applied; the watch hub implements it. */
-export interface KvEventSink {
-  onKvResult(result: KvResult): void;
-  /**
-   * The kv state was replaced wholesale (a snapshot from the leader): the events between the old
-   * state and the new one were never announced one by one, and are only in the new state's history.
-   */
-  onKvRestore?(state: KvState): void;
-}
-
 export interface ApiDeps {
   readonly clock: Clock;
   readonly valueBytesMax: number;
-  /** The kv projection's live state, read directly (a serializable, member-local read). */
-  kvState(): KvState;
+  /** A projection's live state, read directly (a serializable, member-local read). */
+  state<N extends ProjectionName>(name: N): StateOf<N>;
   /** Propose a command; resolves with its result once durable, committed and applied here. Rejects with NodeError. */
-  propose(command: Command): Promise<unknown>;
+  propose<C extends Command>(command: C): Promise<ResultFor<C>>;
   /** Resolves once this member has applied everything committed when it was called (a read index round). Rejects with NodeError. */
   linearizableRead(): Promise<void>;
   status(): RaftStatus;
@@ -116,6 +105,6 @@ export interface ApiDeps {
   updateMember(id: NodeId, peerURLs: readonly string[]): Promise<void>;
   /** Per follower, on the leader only (empty elsewhere). */
   followerStats(): readonly FollowerStats[];
-  /** Register for applied kv results (used once, by the api's watch hub). */
-  subscribe(sink: KvEventSink): void;
+  /** Register for a projection's applied results and restores (the api's watch hub, for kv). */
+  subscribe<N extends ProjectionName>(name: N, subscriber: Subscriber<N>): void;
 }

@@ -6,8 +6,8 @@
 // Must not build headers (app.ts and etcd_v2.ts do) and must not catch broken invariants.
 
 import { NodeError, type NodeErrorCode } from "./deps.ts";
-import { Ecode, kvErrorHttpStatus, kvErrorMessages } from "../projections/kv_errors.ts";
-import type { KvError } from "../projections/kv_errors.ts";
+import { Ecode, kvErrorHttpStatus, kvErrorMessages } from "../projections/mod.ts";
+import type { KvError } from "../projections/mod.ts";
 import { etcdErrorJson, messageJson, stripKeysPrefix } from "./json.ts";
 
 /** An error answer: status, body, and (for keys errors) the X-Etcd-Index it carries. */

@@ -5,11 +5,11 @@
 // Must not do I/O or read a clock other than deps.clock; must not route (app.ts does).
 
 import type { ApiDeps, MemberInfo } from "./deps.ts";
-import type { KvCommand } from "../projections/command.ts";
-import type { KvEvent, KvResult, KvState } from "../projections/kv.ts";
+import type { KvCommand } from "../projections/mod.ts";
+import type { KvEvent, KvResult, KvState } from "../projections/mod.ts";
 import { limits } from "../internal/limits.ts";
 import { SharedListings } from "./shared_listings.ts";
-import { Ecode } from "../projections/kv_errors.ts";
+import { Ecode } from "../projections/mod.ts";
 import type { WatchHub } from "./watch_hub.ts";
 import { parseGoBool, parseGoForm, parseGoUint, queryBytes } from "./form.ts";
 import { goParseMediaType } from "./mime.ts";
@@ -340,7 +340,7 @@ function serveGet(
   sorted: boolean,
   head: boolean,
 ): Response {
-  const state = ctx.deps.kvState();
+  const state = ctx.deps.state("kv");
   let shared = sharedByState.get(state);
   let listing: { readonly chunks: readonly Uint8Array[]; readonly bytes: number } | undefined = shared?.get(state, path, recursive, sorted);
   if (listing === undefined) {
@@ -370,7 +370,7 @@ function serveGet(
     return new Response(null, { status: 200, headers });
   }
   const chunks = listing.chunks;
-  if (chunks.length === 1) return new Response(chunks[0], { status: 200, headers });
+  if (chunks.length === 1) return new Response(chunks[0] as Uint8Array<ArrayBuffer>, { status: 200, headers });
   // Go frames a body this large with chunked transfer encoding, as the runtimes do a stream.
   let i = 0;
   const body = new ReadableStream<Uint8Array>({
@@ -394,7 +394,7 @@ async function serveWrite(
 ): Promise<Response> {
   let r: KvResult;
   try {
-    r = (await ctx.deps.propose(command)) as KvResult;
+    r = await ctx.deps.propose(command);
   } catch (err) {
     return keysError(ctx, origin, nodeFailureReply(err), false);
   }
@@ -431,7 +431,7 @@ function serveWatch(
 ): Response {
   encoder ??= new TextEncoder();
   const enc = encoder;
-  const state = ctx.deps.kvState();
+  const state = ctx.deps.state("kv");
   const startIndex = state.index;
   const max = ctx.watcherEventsBufferMax;
   const signal = req.signal;

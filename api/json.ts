@@ -7,8 +7,8 @@
 // byte, "\ufffd", and everything else (a genuine U+FFFD included) as Go writes it.
 // Must not do I/O or read a clock; must not know HTTP (status codes and headers live elsewhere).
 
-import { type KvError, type KvEvent, kvGetInto, type KvListingSink, type KvNode, type KvState } from "../projections/kv.ts";
-import { KV_BYTE_ESCAPE_CODE, kvEscapedByte, kvEscapeText } from "../projections/kv_bytes.ts";
+import { type KvError, type KvEvent, kvGetInto, type KvListingSink, type KvNode, type KvState } from "../projections/mod.ts";
+import { KV_BYTE_ESCAPE_CODE, kvEscapedByte, kvEscapeText } from "../projections/mod.ts";
 
 // Characters Go escapes or we must repair: controls, quote, backslash, <, >, &, U+2028/9,
 // UTF-16 surrogates (a lone one cannot come from Go, so it becomes U+FFFD), and the store's byte

@@ -2,6 +2,6 @@
 // implements. Must not define anything; re-exports only.
 export { createApi } from "./app.ts";
 export type { Api, ApiOptions } from "./app.ts";
-export type { ApiDeps, KvEventSink, MemberInfo, NodeErrorCode, RaftStatus, StoreStats } from "./deps.ts";
+export type { ApiDeps, MemberInfo, NodeErrorCode, RaftStatus, StoreStats } from "./deps.ts";
 export { NodeError } from "./deps.ts";
 export type { ClusterStatusJson } from "./cluster.ts";

@@ -6,7 +6,7 @@
 // Must not route or build responses.
 
 import { queryBytes, unescapeBytes } from "./form.ts";
-import { kvStringToBytes } from "../projections/kv_bytes.ts";
+import { kvStringToBytes } from "../projections/mod.ts";
 
 /** The percent-decoded path (Go's URL.Path), or undefined for a bad escape. "+" stays "+". */
 export function decodePath(rawPath: string): string | undefined {

@@ -5,7 +5,7 @@
 // Must not do I/O; must not decide what an operation is beyond reading the command.
 
 import type { StoreStats } from "./deps.ts";
-import type { KvCommand } from "../projections/command.ts";
+import type { KvCommand } from "../projections/mod.ts";
 
 export type StoreOp = "gets" | "sets" | "delete" | "update" | "create" | "compareAndSwap" | "compareAndDelete";
 

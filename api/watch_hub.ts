@@ -3,10 +3,9 @@
 // Pure: no timers, no I/O; `deliver` is called synchronously and the HTTP layer does the writing.
 // Must not mutate the kv state, and must not buffer events (api/ bounds each stream's buffer).
 
-import type { KvEventSink } from "./deps.ts";
-import type { KvError, KvEvent, KvResult, KvState, KvSubtree } from "../projections/kv.ts";
-import { kvScanHistory } from "../projections/kv.ts";
-import { Ecode, kvError } from "../projections/kv_errors.ts";
+import type { KvError, KvEvent, KvResult, KvState, KvSubtree } from "../projections/mod.ts";
+import { kvScanHistory } from "../projections/mod.ts";
+import { Ecode, kvError } from "../projections/mod.ts";
 import { limits } from "../internal/limits.ts";
 
 export interface WatchHandle {
@@ -83,7 +82,7 @@ function isDeleteAction(a: KvEvent["action"]): boolean {
   return a === "delete" || a === "compareAndDelete" || a === "expire";
 }
 
-export class WatchHub implements KvEventSink {
+export class WatchHub {
   readonly #root = new HubNode("", null);
   readonly #watchersMax: number;
   #count = 0;

@@ -23,5 +23,3 @@ export { ReadOnlyOption } from "./read_only.ts";
 export { ProgressState } from "./progress.ts";
 export { MemoryStorage } from "./memory_storage.ts";
 export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
-export type { Envelope } from "./codec.ts";
-export { checkEnvelope, CorruptEntryError, decodeEnvelope, encodeEnvelope } from "./codec.ts";

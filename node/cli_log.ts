@@ -1,6 +1,6 @@
 // `coreplane log dump|replay|history|export|verify|repair`: the offline tools over a data dir
 // (opened read-only) or a portable export file (--file). Every result shown is computed by the
-// same apply path as the live member (replay.ts -> projections/apply.ts).
+// same apply path as the live member (replay.ts -> projections/applier.ts).
 // Must not modify a data dir, except `repair`, which asks no questions but refuses when a member
 // holds the dir or when it would lose acknowledged entries without --force.
 
@@ -8,11 +8,20 @@ import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Index } from "../internal/brand.ts";
 import { AssertionError } from "../internal/assert.ts";
-import { CorruptEntryError, decodeEnvelope } from "../log/codec.ts";
 import { EntryType } from "../log/types.ts";
 import { nodeJson } from "../api/json.ts";
-import type { States, UnknownCommandResult } from "../projections/apply.ts";
-import { type KvError, type KvEvent, type KvNode, type KvResult, type KvState, kvGet, kvNodeCount } from "../projections/kv.ts";
+import {
+  CorruptEntryError,
+  decodeEnvelope,
+  type KvError,
+  type KvEvent,
+  type KvNode,
+  type KvResult,
+  kvGet,
+  kvNodeCount,
+  type States,
+  type UnknownCommandResult,
+} from "../projections/mod.ts";
 import { intFlag, parseFlags, strFlag, UsageError, type FlagValues } from "./cli_args.ts";
 import { type CliIo, ExitCode } from "./cli.ts";
 import { LOG_FILE_FORMAT, LOG_FILE_VERSION, LogFileError, LogFileWriter } from "./log_file.ts";
@@ -390,7 +399,7 @@ async function runReplay(argv: string[], io: CliIo): Promise<number> {
     // The leader time of the last command applied: TTLs are shown as they were then.
     const lastTimeMs = lastCommandTime(src, to);
     const states = r.states as States;
-    const kv = states.kv as KvState;
+    const kv = states.kv;
     const nowMs = lastTimeMs ?? Date.now();
     const from = start.snapshot ? `the snapshot at ${start.index}` : "empty";
     const secs = Math.max(seconds, 1e-6);
@@ -508,7 +517,7 @@ async function runHistory(argv: string[], io: CliIo): Promise<number> {
       to: src.lastIndex,
       onKnown: (states) => {
         // Seed what the key held at the start point (a snapshot, or empty).
-        const got = kvGet(states.kv as KvState, path, { recursive, sorted: true }, 0);
+        const got = kvGet(states.kv, path, { recursive, sorted: true }, 0);
         if (got.type === "event") seed(got.event.node, current);
       },
       visit: (v) => {

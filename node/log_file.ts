@@ -10,7 +10,7 @@
 
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import type { Index, Term } from "../internal/brand.ts";
-import { decodeCbor, encodeCbor } from "../log/codec.ts";
+import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
 import type { Entry, EntryType } from "../log/types.ts";
 
 export const LOG_FILE_FORMAT = "coreplane-log-export";

@@ -6,10 +6,8 @@
 
 import type { Index } from "../internal/brand.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
-import { CorruptEntryError } from "../log/codec.ts";
-import { decodeEntry } from "../projections/entry.ts";
 import { EntryType } from "../log/types.ts";
-import { decodeSnapshot, encodeSnapshot } from "../projections/snapshot.ts";
+import { CorruptEntryError, decodeEntry, decodeSnapshot, encodeSnapshot } from "../projections/mod.ts";
 import type { LogSource } from "./log_source.ts";
 import { walk } from "./replay.ts";
 

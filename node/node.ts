@@ -9,9 +9,6 @@ import type { Index, NodeId } from "../internal/brand.ts";
 import type { Clock } from "../internal/clock.ts";
 import { limits } from "../internal/limits.ts";
 import { createPrng } from "../internal/prng.ts";
-import { checkEnvelope, CorruptEntryError, type Envelope } from "../log/codec.ts";
-import { decodeEntry, encodeEntry } from "../projections/entry.ts";
-import { refuseProposal } from "../projections/proposal_check.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
 import { refusePeerMessage } from "../log/message_guard.ts";
 import { RawNode } from "../log/raw_node.ts";
@@ -28,13 +25,28 @@ import {
   type Ready,
   StateType,
 } from "../log/types.ts";
-import type { ApiDeps, FollowerStats, KvEventSink, MemberInfo, RaftStatus } from "../api/deps.ts";
+import type { ApiDeps, FollowerStats, MemberInfo, RaftStatus } from "../api/deps.ts";
 import { NodeError } from "../api/deps.ts";
-import { applyCommand, createStates, type States } from "../projections/apply.ts";
-import type { Command } from "../projections/command.ts";
-import { kvBootstrapCommands, type KvResult, type KvState, kvNextExpirationMs } from "../projections/kv.ts";
-import { decodeSnapshot, encodeSnapshot } from "../projections/snapshot.ts";
-import { encodeConfChangeContext, type MemberCommand, memberCommandOfConfChange, type MembersState } from "../projections/members.ts";
+import {
+  Applier,
+  bootstrapCommands,
+  checkEnvelope,
+  type Command,
+  CorruptEntryError,
+  createStates,
+  decodeSnapshot,
+  encodeConfChangeContext,
+  encodeEntry,
+  type Envelope,
+  type MembersState,
+  type ProjectionName,
+  refuseProposal,
+  type ResultFor,
+  type StateOf,
+  type States,
+  type Subscriber,
+  encodeSnapshot,
+} from "../projections/mod.ts";
 import type { Config } from "./config.ts";
 import { clusterIdFor, memberIdFor, newMemberIdFor } from "./ids.ts";
 import { type PeerHttpResponse, PeerPortState, type PeerServerHandler } from "./peer_server.ts";
@@ -128,8 +140,8 @@ export class Node implements ApiDeps {
   readonly #onFatal: (err: Error) => void;
   readonly #onRemoved: () => void;
   readonly #transport: Transport;
-  #states: States;
-  #applied: Index;
+  /** Every projection's state and the applied index: the one apply path (projections/applier.ts). */
+  readonly #applier: Applier;
   #confState: ConfState;
   #lead: NodeId = "";
   #raftState: string = StateType.Follower;
@@ -144,7 +156,6 @@ export class Node implements ApiDeps {
   #proposalIds: number[] = [];
   /** Membership changes this member proposed, by "<type>:<id>", answered when applied. */
   readonly #pendingConf = new Map<string, Pending & { member?: MemberInfo }>();
-  readonly #sinks: KvEventSink[] = [];
   #readWaiters: ReadWaiter[] = [];
   readonly #readBatches = new Map<string, ReadBatch>();
   #readSeq = 0;
@@ -160,7 +171,8 @@ export class Node implements ApiDeps {
   #heardFromLeader = false;
   #lastSnapshotMs = 0;
   #lastSnapshotCostMs = 0;
-  #expireProposed = false;
+  /** Projections whose due commands (e.g. kv/expire) this leader proposed and has not seen applied or failed. */
+  readonly #duePending = new Set<ProjectionName>();
   /** A conf change was applied on a compacted log: snapshot now, whatever the count. */
   #snapshotDue = false;
   /** The voters #offset was computed for (the ConfState's array is replaced on every change). */
@@ -205,8 +217,7 @@ export class Node implements ApiDeps {
     this.#storage = storage;
     this.#raw = raw;
     this.#id = id;
-    this.#states = states;
-    this.#applied = applied;
+    this.#applier = new Applier(states, applied);
     this.#confState = conf;
     const cfg = opts.config;
     this.#transport = new Transport({
@@ -371,15 +382,19 @@ export class Node implements ApiDeps {
 
   // ---------------- ApiDeps ----------------
 
-  kvState(): KvState {
-    return this.#states.kv as KvState;
+  get #applied(): Index {
+    return this.#applier.applied;
   }
 
-  subscribe(sink: KvEventSink): void {
-    this.#sinks.push(sink);
+  state<N extends ProjectionName>(name: N): StateOf<N> {
+    return this.#applier.state(name);
   }
 
-  propose(command: Command): Promise<unknown> {
+  subscribe<N extends ProjectionName>(name: N, subscriber: Subscriber<N>): void {
+    this.#applier.subscribe(name, subscriber);
+  }
+
+  propose<C extends Command>(command: C): Promise<ResultFor<C>> {
     const refused = this.#refuseWrite();
     if (refused) return Promise.reject(refused);
     const requestId = requestIdOf(this.#start, ++this.#requestCount);
@@ -388,11 +403,11 @@ export class Node implements ApiDeps {
     // The core hands the same bytes back when the entry commits (it never copies entry data), so
     // the member that encoded them skips decoding them; the bytes are what replay will decode.
     this.#ownEnvelopes.set(data, env);
-    return new Promise((resolve, reject) => {
+    return new Promise<ResultFor<C>>((resolve, reject) => {
       // Proposed with every other write of this event-loop turn as one batch (#flushProposals).
       this.#proposals.push(data);
       this.#proposalIds.push(requestId);
-      this.#pending.set(requestId, { resolve, reject, deadlineMs: Date.now() + limits.proposalTimeoutMs });
+      this.#pending.set(requestId, { resolve: resolve as (r: unknown) => void, reject, deadlineMs: Date.now() + limits.proposalTimeoutMs });
       this.#schedule();
     });
   }
@@ -544,7 +559,7 @@ export class Node implements ApiDeps {
   }
 
   #membersState(): MembersState {
-    return this.#states.members as MembersState;
+    return this.#applier.state("members");
   }
 
   /** The members, from the membership projection; this member's own name and client URLs are this start's flags. */
@@ -898,7 +913,7 @@ export class Node implements ApiDeps {
     this.#storage.noteCommit(Math.min(this.#raw.raft.raftLog.committed, this.#storage.lastIndex()));
     this.#raw = new RawNode({ ...this.#rawConfig, applied: this.#applied });
     this.#onSoftState("", StateType.Follower);
-    this.#expireProposed = false;
+    this.#duePending.clear();
   }
 
   /** While the disk is full: try again to become leader, which writes the new term and an entry. */
@@ -910,13 +925,10 @@ export class Node implements ApiDeps {
   #finishReady(rd: Ready): void {
     if (rd.softState) this.#onSoftState(rd.softState.lead, rd.softState.raftState);
     if (rd.snapshot && rd.snapshot.metadata.index > this.#applied) {
-      this.#states = this.#receivedStates.get(rd.snapshot.data) ?? decodeSnapshot(rd.snapshot.data);
-      this.#applied = rd.snapshot.metadata.index;
+      this.#applier.restore(this.#receivedStates.get(rd.snapshot.data) ?? decodeSnapshot(rd.snapshot.data), rd.snapshot.metadata.index);
       this.#confState = rd.snapshot.metadata.confState;
       this.#log.info("installed a snapshot from the leader", { index: this.#applied });
       this.#syncPeers();
-      const kv = this.#states.kv as KvState;
-      for (const sink of this.#sinks) sink.onKvRestore?.(kv);
     }
     for (const e of rd.committedEntries) {
       this.#applyEntry(e);
@@ -945,35 +957,24 @@ export class Node implements ApiDeps {
     }
     this.#lead = lead;
     this.#raftState = state;
-    if (state !== StateType.Leader) this.#expireProposed = false;
+    if (state !== StateType.Leader) this.#duePending.clear();
   }
 
   #applyEntry(e: Entry): void {
-    assert(e.index === this.#applied + 1, `apply ${e.index} after ${this.#applied}`);
-    if (e.type === EntryType.ConfChange) {
-      this.#applyConfChange(e);
-    } else if (e.data.length > 0) {
-      const env = this.#ownEnvelopes.get(e.data) ?? decodeEntry(e.data, e.index);
-      const result = applyCommand(this.#states, env.command, { index: e.index, term: e.term, timeMs: env.timeMs });
-      const type = (env.command as { type: string }).type;
-      if (type.startsWith("kv/")) {
-        for (const s of this.#sinks) s.onKvResult(result as KvResult);
-        if (type === "kv/expire") this.#expireProposed = false;
-      }
-      if (env.proposer === this.#id.memberId) {
-        const p = this.#pending.get(env.requestId);
-        if (p) {
-          this.#pending.delete(env.requestId);
-          p.resolve(result);
-        }
+    const applied = this.#applier.apply(e, this.#ownEnvelopes.get(e.data));
+    if (applied.kind === "conf-change") {
+      this.#applyConfChange(e, applied.confChange, applied.change.type);
+    } else if (applied.kind === "command" && applied.envelope.proposer === this.#id.memberId) {
+      const p = this.#pending.get(applied.envelope.requestId);
+      if (p) {
+        this.#pending.delete(applied.envelope.requestId);
+        p.resolve(applied.result);
       }
     }
-    this.#applied = e.index;
   }
 
-  /** A committed membership change: the core's configuration, the members projection, the peers. */
-  #applyConfChange(e: Entry): void {
-    const cc = decodeConfChange(e.data);
+  /** A committed membership change, already folded into the projections: the core's configuration, the peers. */
+  #applyConfChange(e: Entry, cc: ConfChange, change: string): void {
     this.#confState = this.#raw.applyConfChange(cc);
     this.#storage.setConfState(this.#confState);
     // The commit index on disk must cover an applied membership change (one fsync; changes are rare).
@@ -982,8 +983,6 @@ export class Node implements ApiDeps {
     // (tests/log/sim, SIM_NO_CONF_COMMIT_SYNC=1 seed 525).
     const hs = this.#storableHardState();
     if (hs.commit > this.#storage.hardState().commit) this.#storage.save({ hardState: hs, entries: [] });
-    const cmd: MemberCommand = memberCommandOfConfChange(cc);
-    applyCommand(this.#states, cmd, { index: e.index, term: e.term, timeMs: 0 });
     this.#syncPeers();
     // A member added once the log has been compacted can only start from a snapshot, and the Raft
     // core sends the newest stored one: it must already list the new member, or the member refuses
@@ -996,10 +995,9 @@ export class Node implements ApiDeps {
       p.resolve(undefined);
     }
     if (e.index > this.#storage.hardState().commit || this.#heardFromLeader) {
-      this.#log.info("membership changed", { change: cmd.type, member: cc.nodeId, index: e.index, voters: this.#confState.voters.length });
+      this.#log.info("membership changed", { change, member: cc.nodeId, index: e.index, voters: this.#confState.voters.length });
     }
     if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.#id.memberId) {
-      this.#applied = e.index;
       this.#onRemovedFromCluster();
     }
   }
@@ -1052,7 +1050,7 @@ export class Node implements ApiDeps {
   #publish(): void {
     this.#needPublish = false;
     const me = this.members().find((m) => m.id === this.#id.memberId)!;
-    for (const c of kvBootstrapCommands(me.id, me.name, me.peerURLs as string[], me.clientURLs as string[])) {
+    for (const c of bootstrapCommands({ memberId: me.id, name: me.name, peerURLs: me.peerURLs, clientURLs: me.clientURLs })) {
       this.propose(c).catch((e) => this.#log.warn("publishing member attributes failed", { error: (e as Error).message }));
     }
   }
@@ -1161,14 +1159,14 @@ export class Node implements ApiDeps {
     this.#retryLostReadRounds(now);
     for (const x of this.#readIndexWaits) x.waiters = timedOut(x.waiters);
     if (this.#readWaiters.length > 0) this.#schedule();
-    // The leader alone expires TTL keys, by proposing kv/expire with its clock in the entry.
-    if (this.#lead === this.#id.memberId && !this.#expireProposed && !this.#diskFull) {
-      const next = kvNextExpirationMs(this.kvState());
-      if (next !== undefined && next <= this.clock.nowMs()) {
-        this.#expireProposed = true;
-        this.propose({ type: "kv/expire" }).catch(() => {
-          this.#expireProposed = false;
-        });
+    // The leader alone proposes what time makes due (e.g. TTL expiry), with its clock in the entry;
+    // a projection is asked again once its last due commands were applied or failed.
+    if (this.#lead === this.#id.memberId && !this.#diskFull) {
+      for (const { projection, commands } of this.#applier.due(this.clock.nowMs())) {
+        if (this.#duePending.has(projection)) continue;
+        this.#duePending.add(projection);
+        const done = () => this.#duePending.delete(projection);
+        Promise.all(commands.map((c) => this.propose(c))).then(done, done);
       }
     }
     this.#publishAttributes();
@@ -1188,7 +1186,7 @@ export class Node implements ApiDeps {
       if (!this.#snapshotBoundaryCrossed(snapIndex)) return;
       if (now - this.#lastSnapshotMs < this.#lastSnapshotCostMs * 10) return;
     }
-    const data = encodeSnapshot(this.#states);
+    const data = encodeSnapshot(this.#applier.states);
     const encodedMs = performance.now();
     const compactTo = this.#applied - this.#cfg.snapshotCatchupEntries;
     try {

@@ -13,7 +13,7 @@
 import net from "node:net";
 import type { NodeId } from "../internal/brand.ts";
 import { limits } from "../internal/limits.ts";
-import { decodeMessages, decodeSnapshotHeader, FrameReader, MessageCodecError } from "../log/message_codec.ts";
+import { decodeMessages, decodeSnapshotHeader, FrameReader, MessageCodecError } from "./message_codec.ts";
 import type { Message } from "../log/types.ts";
 import type { Logger } from "./logger.ts";
 

@@ -3,7 +3,7 @@
 // replaced instead, as with etcd. Shared by the member's start-up error and the offline log tools.
 // Must not touch a data dir: it only writes words.
 
-import { CorruptEntryError } from "../log/codec.ts";
+import { CorruptEntryError } from "../projections/mod.ts";
 
 /** The message an operator needs: which entry, and the commands that get the member going again. */
 export function withRepairHint(e: CorruptEntryError, dataDir: string, clustered = false): CorruptEntryError {

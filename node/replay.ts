@@ -1,17 +1,13 @@
 // The offline replay engine behind `coreplane log dump|replay|history|verify`: folds a log's
-// entries into fresh projection states through projections/apply.ts applyCommand, the same apply
-// path as the live member (node.ts #applyEntry), starting from the newest usable snapshot or from
-// empty. Reports each entry with its decoded envelope and its result when asked.
+// entries, conf changes included, into projection states through projections/applier.ts, the same
+// Applier the live member uses, starting from the newest usable snapshot or from empty. Reports
+// each entry with its decoded envelope and its result when asked.
 // Must not write anything, print anything (commands do), or special-case a command type.
 
 import type { Index } from "../internal/brand.ts";
 import { decodeConfChange } from "../log/conf_change.ts";
-import { CorruptEntryError, type Envelope } from "../log/codec.ts";
-import { decodeEntry } from "../projections/entry.ts";
 import { type ConfChange, type Entry, EntryType } from "../log/types.ts";
-import { applyCommand, createStates, type States } from "../projections/apply.ts";
-import type { Command } from "../projections/command.ts";
-import { decodeSnapshot } from "../projections/snapshot.ts";
+import { Applier, type Command, CorruptEntryError, decodeEntry, type Envelope, type States } from "../projections/mod.ts";
 import type { LogSource } from "./log_source.ts";
 
 /** The asked index cannot be reached from what the log still holds. */
@@ -117,12 +113,12 @@ export interface WalkResult {
 export function walk(src: LogSource, opts: WalkOptions): WalkResult {
   const { from, to, visit, onProgress, stateAt, onState } = opts;
   let start = replayStartFor(src, from - 1);
-  let states: States | undefined;
+  let applier: Applier | undefined;
   let pos: Index;
   if (start) {
-    states = start.snapshot ? decodeSnapshot(src.snapshotData(start.index)) : createStates();
+    applier = start.snapshot ? Applier.fromSnapshot(src.snapshotData(start.index), start.index) : new Applier();
     pos = start.index + 1;
-    opts.onKnown?.(states, start.index);
+    opts.onKnown?.(applier.states, start.index);
   } else {
     pos = Math.max(from, src.firstIndex);
   }
@@ -134,29 +130,35 @@ export function walk(src: LogSource, opts: WalkOptions): WalkResult {
     for (let k = 0; k < page.length; k++) {
       const e = page[k];
       if (e.index !== expect) throw new CorruptEntryError(expect, `missing (the next stored entry is ${e.index})`);
-      if (states === undefined && snapAt.has(e.index - 1)) {
-        states = decodeSnapshot(src.snapshotData(e.index - 1));
+      if (applier === undefined && snapAt.has(e.index - 1)) {
+        applier = Applier.fromSnapshot(src.snapshotData(e.index - 1), e.index - 1);
         start = { index: e.index - 1, snapshot: true };
-        opts.onKnown?.(states, start.index);
+        opts.onKnown?.(applier.states, start.index);
       }
-      if (e.type === EntryType.ConfChange) {
+      const show = visit !== undefined && e.index >= from;
+      if (applier !== undefined) {
+        // The same path as the live member: conf changes fold into the members projection too.
+        const a = applier.apply(e);
+        if (show) {
+          if (a.kind === "conf-change") visit({ entry: e, kind: "conf-change", confChange: a.confChange, known: true });
+          else if (a.kind === "noop") visit({ entry: e, kind: "noop", known: true });
+          else visit({ entry: e, kind: "command", envelope: a.envelope, result: a.result, known: true });
+        }
+        if (stateAt?.has(e.index)) onState?.(e.index, applier.states);
+      } else if (e.type === EntryType.ConfChange) {
         let cc: ConfChange;
         try {
           cc = decodeConfChange(e.data);
         } catch (err) {
           throw new CorruptEntryError(e.index, `conf change does not decode (${(err as Error).message})`);
         }
-        if (visit && e.index >= from) visit({ entry: e, kind: "conf-change", confChange: cc, known: states !== undefined });
+        if (show) visit({ entry: e, kind: "conf-change", confChange: cc, known: false });
       } else if (e.data.length === 0) {
-        if (visit && e.index >= from) visit({ entry: e, kind: "noop", known: states !== undefined });
+        if (show) visit({ entry: e, kind: "noop", known: false });
       } else {
         const env = decodeEntry(e.data, e.index);
-        const result = states !== undefined
-          ? applyCommand(states, env.command, { index: e.index, term: e.term, timeMs: env.timeMs })
-          : undefined;
-        if (visit && e.index >= from) visit({ entry: e, kind: "command", envelope: env, result, known: states !== undefined });
+        if (show) visit({ entry: e, kind: "command", envelope: env, known: false });
       }
-      if (states !== undefined && stateAt?.has(e.index)) onState?.(e.index, states);
       expect++;
     }
     n += page.length;
@@ -164,5 +166,5 @@ export function walk(src: LogSource, opts: WalkOptions): WalkResult {
   }
   onProgress?.(n, total);
   if (expect <= to && to <= src.lastIndex) throw new CorruptEntryError(expect, "missing (the log has a gap here)");
-  return { states, applied: expect - 1, start, entries: n };
+  return { states: applier?.states, applied: expect - 1, start, entries: n };
 }

@@ -10,7 +10,7 @@
 
 import net from "node:net";
 import type { NodeId } from "../internal/brand.ts";
-import { encodeChunk, encodeMessages, encodeSnapshotHeader } from "../log/message_codec.ts";
+import { encodeChunk, encodeMessages, encodeSnapshotHeader } from "./message_codec.ts";
 import { type Message, MessageType } from "../log/types.ts";
 import type { Logger } from "./logger.ts";
 

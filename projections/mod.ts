@@ -1,10 +1,15 @@
-// Public surface of projections/: the commands, the one apply path, snapshots of every state, the
-// commands' wire form inside entries, and the kv projection's reads. A plain list of re-exports.
-export type { Command, CommandType, KvCommand, KvCreateInOrder, KvDelete, KvExpire, KvSet } from "./command.ts";
-export type { ApplyContext, Projection } from "./projection.ts";
-export type { States } from "./apply.ts";
-export { applyCommand, createStates, projections } from "./apply.ts";
-export { CorruptSnapshotError, decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
+// Public surface of projections/: the registry of services and its types, the one applier, the
+// entry and snapshot byte forms, the check of forwarded proposals, and each projection's own surface
+// (kv/mod.ts, members/mod.ts). What other folders import from projections/. A plain list of re-exports.
+export type { AnyCommand, ApplyContext, BootstrapContext, MembershipChange, Projection } from "./projection.ts";
+export type { Command, CommandOf, CommandType, ProjectionName, ResultFor, ResultOf, StateOf, States, UnknownCommandResult } from "./registry.ts";
+export { bootstrapCommands, commandNamespace, createStates, projectionFor, projectionList, projectionNames, registry } from "./registry.ts";
+export type { Applied, Subscriber } from "./applier.ts";
+export { Applier } from "./applier.ts";
+export type { Envelope } from "./envelope.ts";
+export { checkEnvelope, CorruptEntryError, decodeEnvelope, ENVELOPE_VERSION, encodeEnvelope } from "./envelope.ts";
 export { commandFromWire, commandToWire, decodeEntry, encodeEntry } from "./entry.ts";
-export type { KvAction, KvError, KvEvent, KvNode, KvResult } from "./kv.ts";
-export { KvState, kvBootstrapCommands, kvGet, kvNextExpirationMs, kvProjection, kvScanHistory } from "./kv.ts";
+export { CorruptSnapshotError, decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
+export { refuseCommand, refuseProposal } from "./proposal_check.ts";
+export * from "./kv/mod.ts";
+export * from "./members/mod.ts";

@@ -7,58 +7,18 @@
 // request times out, which never happens for what api/ builds).
 // Must not apply anything or touch state: a pure function of the entry bytes and the sender.
 
-import { CorruptEntryError, decodeCbor } from "../log/codec.ts";
 import { type Entry, EntryType } from "../log/types.ts";
-import type { Command } from "./command.ts";
+import { CorruptEntryError } from "./envelope.ts";
 import { decodeEntry } from "./entry.ts";
+import { confChangeContextOk } from "./members/members.ts";
+import { type Command, projectionFor } from "./registry.ts";
 
-const isStr = (v: unknown): v is string => typeof v === "string";
-const isBool = (v: unknown): v is boolean => typeof v === "boolean";
-const optStr = (v: unknown): boolean => v === undefined || isStr(v);
-const optBool = (v: unknown): boolean => v === undefined || isBool(v);
-const optIndex = (v: unknown): boolean => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
-const ttl = (v: unknown): boolean => v === null || (typeof v === "number" && Number.isFinite(v));
-const isPath = (v: unknown): boolean => isStr(v) && v.startsWith("/");
-const isId = (v: unknown): boolean => isStr(v) && /^[0-9a-f]{1,16}$/.test(v);
-const strings = (v: unknown): boolean => Array.isArray(v) && v.every(isStr);
-
-/** Why a decoded command may not be proposed by a peer, or undefined when it may. */
+/** Why a decoded command may not be proposed by a peer (asked of the projection that owns it), or undefined when it may. */
 export function refuseCommand(c: Command): string | undefined {
-  const o = c as unknown as Record<string, unknown>;
-  switch (o.type) {
-    case "kv/set":
-      return isPath(o.path) && isStr(o.value) && isBool(o.dir) && ttl(o.ttlSec) && isBool(o.refresh) &&
-          optBool(o.prevExist) && optStr(o.prevValue) && optIndex(o.prevIndex)
-        ? undefined
-        : "malformed kv/set";
-    case "kv/create-in-order":
-      return isPath(o.path) && isStr(o.value) && isBool(o.dir) && ttl(o.ttlSec) ? undefined : "malformed kv/create-in-order";
-    case "kv/delete":
-      return isPath(o.path) && isBool(o.dir) && isBool(o.recursive) && optStr(o.prevValue) && optIndex(o.prevIndex)
-        ? undefined
-        : "malformed kv/delete";
-    case "kv/expire":
-      // Only a leader proposes expiry, with its own clock; one from a peer would expire keys at a time it chose.
-      return "kv/expire is proposed by the leader only";
-    case "member/attributes":
-      return isId(o.id) && isStr(o.name) && strings(o.clientURLs) ? undefined : "malformed member/attributes";
-    default:
-      // member/add, member/remove and member/update come from conf change entries, never from normal ones.
-      return `a peer may not propose ${JSON.stringify(o.type)}`;
-  }
-}
-
-/** Whether a conf change entry's context (after the layout log/message_codec.ts checks) decodes as members.ts reads it. */
-function confChangeContextOk(data: Uint8Array): boolean {
-  const n = data[2];
-  const ctx = data.subarray(3 + n);
-  if (ctx.length === 0) return true;
-  try {
-    const v = decodeCbor<unknown>(ctx);
-    return Array.isArray(v) && v.length === 2 && isStr(v[0]) && strings(v[1]);
-  } catch {
-    return false;
-  }
+  const type = (c as { type?: unknown }).type;
+  const p = typeof type === "string" ? projectionFor(type) : undefined;
+  if (!p) return `a peer may not propose ${JSON.stringify(type)}`;
+  return p.refuseFromPeer(c);
 }
 
 /**
@@ -69,7 +29,8 @@ function confChangeContextOk(data: Uint8Array): boolean {
 export function refuseProposal(entries: readonly Entry[], from: string): string | undefined {
   for (const e of entries) {
     if (e.type === EntryType.ConfChange) {
-      if (!confChangeContextOk(e.data)) return "a conf change whose context does not decode";
+      // The layout was checked by the peer message codec; the context starts after the id.
+      if (!confChangeContextOk(e.data.subarray(3 + e.data[2]))) return "a conf change whose context does not decode";
       continue;
     }
     if (e.data.length === 0) continue;

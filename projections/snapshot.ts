@@ -2,11 +2,11 @@
 // Must not know about SQLite or files: node/ stores the bytes.
 //
 // Layout: byte 0 = format version (1); bytes 1..4 = CRC-32 LE of the rest; then CBOR of
-// [[name, projectionVersion, encodedState], ...] in projections order.
+// [[name, projectionVersion, encodedState], ...] in registry order.
 
 import { crc32 } from "../internal/crc32.ts";
-import { decodeCbor, encodeCbor } from "../log/codec.ts";
-import { projections, type States } from "./apply.ts";
+import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
+import { projectionList, type States } from "./registry.ts";
 
 const FORMAT_VERSION = 1;
 
@@ -16,7 +16,8 @@ export class CorruptSnapshotError extends Error {
 }
 
 export function encodeSnapshot(states: States): Uint8Array {
-  const parts = projections.map((p) => [p.name, p.version, p.encodeState(states[p.name])]);
+  const all = states as unknown as Record<string, unknown>;
+  const parts = projectionList.map((p) => [p.name, p.version, p.encodeState(all[p.name])]);
   const body = encodeCbor(parts);
   const out = new Uint8Array(5 + body.length);
   out[0] = FORMAT_VERSION;
@@ -37,11 +38,11 @@ export function decodeSnapshot(bytes: Uint8Array): States {
   if (stored !== crc32(bytes, 5)) throw new CorruptSnapshotError("snapshot CRC mismatch");
   const parts = decodeCbor<[string, number, unknown][]>(bytes.subarray(5));
   const byName = new Map(parts.map(([n, v, d]) => [n, { v, d }]));
-  const states: States = {};
-  for (const p of projections) {
+  const states: Record<string, unknown> = {};
+  for (const p of projectionList) {
     const part = byName.get(p.name);
     // A projection added after the snapshot was taken starts empty; its commands come later in the log.
     states[p.name] = part ? p.decodeState(part.d, part.v) : p.initialState();
   }
-  return states;
+  return states as States;
 }

@@ -5,7 +5,7 @@
 // limits.keyDepthMax is refused with 400 errorCode 210.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { kvGet } from "../../projections/kv.ts";
+import { kvGet } from "../../projections/mod.ts";
 import { eventJson } from "../../api/json.ts";
 import { SharedListings } from "../../api/shared_listings.ts";
 import { limits } from "../../internal/limits.ts";
@@ -22,7 +22,7 @@ function fill(t: ReturnType<typeof setup>, dir: string, n: number): void {
 }
 
 function expected(t: ReturnType<typeof setup>, path: string, recursive: boolean, sorted: boolean): string {
-  const r = kvGet(t.deps.state, path, { recursive, sorted }, t.deps.clock.nowMs());
+  const r = kvGet(t.deps.kv, path, { recursive, sorted }, t.deps.clock.nowMs());
   if (r.type !== "event") throw new Error(r.type);
   return eventJson(r.event);
 }
@@ -54,7 +54,7 @@ s("a shared encoding is used only while nothing under the node changed", async (
   t.deps.apply({ type: "kv/set", path: "/1/other/x", value: "1", dir: false, ttlSec: null, refresh: false });
   const r = await t.req("GET", "/v2/keys/big?recursive=true");
   assert.is(r.body, expected(t, "/1/big", true, false));
-  assert.is(r.headers["x-etcd-index"], String(t.deps.state.index));
+  assert.is(r.headers["x-etcd-index"], String(t.deps.kv.index));
   // A write inside, an update in place, a delete inside, a TTL: each is seen at once.
   t.deps.apply({ type: "kv/set", path: "/1/big/new", value: "1", dir: false, ttlSec: null, refresh: false });
   assert.is(await get(), expected(t, "/1/big", true, false));
@@ -92,7 +92,7 @@ s("SharedListings: bounded in bytes, least recently used out, history too short 
   const t = setup();
   fill(t, "/a", 2);
   fill(t, "/b", 2);
-  const st = t.deps.state;
+  const st = t.deps.kv;
   const sh = new SharedListings(100);
   const c = (n: number) => [new Uint8Array(n)];
   sh.put(st, "/1/a", true, false, c(60), 60);

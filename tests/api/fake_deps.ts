@@ -5,12 +5,23 @@
 // members are constants matching the etcd-v2.md captures (cluster 48276a8f75b6a87, member
 // 2e1259d415f2a040). Failures can be injected. Must not open sockets or read the real clock.
 
-import type { ApiDeps, KvEventSink, MemberInfo, RaftStatus } from "../../api/deps.ts";
+import type { ApiDeps, MemberInfo, RaftStatus } from "../../api/deps.ts";
 import { NodeError, type NodeErrorCode } from "../../api/deps.ts";
 import { fixedClock } from "../../internal/clock.ts";
-import { decodeEntry, encodeEntry } from "../../projections/entry.ts";
-import type { Command, KvCommand } from "../../projections/command.ts";
-import { kvBootstrapCommands, kvProjection, type KvResult, type KvState } from "../../projections/kv.ts";
+import {
+  type Command,
+  decodeEntry,
+  encodeEntry,
+  kvBootstrapCommands,
+  type KvCommand,
+  kvProjection,
+  type KvResult,
+  type KvState,
+  type ProjectionName,
+  type ResultFor,
+  type StateOf,
+  type Subscriber,
+} from "../../projections/mod.ts";
 
 export const CLUSTER_ID = "48276a8f75b6a87";
 export const MEMBER_ID = "2e1259d415f2a040";
@@ -26,7 +37,7 @@ export const MEMBER: MemberInfo = {
 
 export interface FakeDeps extends ApiDeps {
   readonly clock: ReturnType<typeof fixedClock>;
-  readonly state: KvState;
+  readonly kv: KvState;
   /** The raft index of the last applied entry (bootstrap entries included). */
   raftIndex: number;
   term: number;
@@ -39,7 +50,7 @@ export interface FakeDeps extends ApiDeps {
   failReads?: NodeErrorCode;
   /** Commands proposed through the api, in order. */
   readonly proposed: Command[];
-  readonly sinks: KvEventSink[];
+  readonly sinks: Subscriber<"kv">[];
   /** Applies a command as the daemon would (used for internal writes such as kv/expire). */
   apply(command: Command): KvResult;
 }
@@ -47,10 +58,10 @@ export interface FakeDeps extends ApiDeps {
 export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } = {}): FakeDeps {
   const clock = fixedClock(opts.nowMs ?? START_MS);
   const state = kvProjection.initialState();
-  const sinks: KvEventSink[] = [];
+  const sinks: Subscriber<"kv">[] = [];
   const deps: FakeDeps = {
     clock,
-    state,
+    kv: state,
     valueBytesMax: opts.valueBytesMax ?? 1.5 * 1024 * 1024,
     raftIndex: 0,
     term: 2,
@@ -59,7 +70,10 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
     membersList: [MEMBER],
     proposed: [],
     sinks,
-    kvState: () => state,
+    state: <N extends ProjectionName>(name: N) => {
+      if (name !== "kv") throw new Error(`the api twin holds only the kv projection, not ${name}`);
+      return state as StateOf<N>;
+    },
     // Membership in memory, as the daemon's members projection would apply it.
     addMember(peerURLs) {
       const m: MemberInfo = { id: (0x1000 + deps.membersList.length).toString(16), name: "", peerURLs: [...peerURLs], clientURLs: [] };
@@ -78,10 +92,10 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
     apply(command: Command): KvResult {
       deps.raftIndex++;
       const result = kvProjection.apply(state, command as KvCommand, { index: deps.raftIndex, term: deps.term, timeMs: clock.nowMs() });
-      for (const s of sinks) s.onKvResult(result);
+      for (const s of sinks) s.onResult(result);
       return result;
     },
-    propose(command: Command): Promise<unknown> {
+    propose<C extends Command>(command: C): Promise<ResultFor<C>> {
       if (deps.failNextPropose !== undefined) {
         const code = deps.failNextPropose;
         deps.failNextPropose = undefined;
@@ -91,7 +105,7 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
       // The daemon applies what it decodes from the log entry, so the command goes through the
       // real entry codec here too: a representation CBOR cannot carry fails in api tests.
       const entry = encodeEntry({ timeMs: clock.nowMs(), proposer: MEMBER_ID, requestId: 1, command });
-      return Promise.resolve(deps.apply(decodeEntry(entry, deps.raftIndex + 1).command));
+      return Promise.resolve(deps.apply(decodeEntry(entry, deps.raftIndex + 1).command) as ResultFor<C>);
     },
     linearizableRead(): Promise<void> {
       if (deps.failReads !== undefined) return Promise.reject(new NodeError(deps.failReads, deps.failReads));
@@ -118,8 +132,8 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
       };
     },
     members: () => deps.membersList,
-    subscribe(sink: KvEventSink): void {
-      sinks.push(sink);
+    subscribe<N extends ProjectionName>(name: N, sub: Subscriber<N>): void {
+      if (name === "kv") sinks.push(sub as unknown as Subscriber<"kv">);
     },
   };
   // etcd's three internal writes (member, attributes, cluster version): the first user write is index 4.

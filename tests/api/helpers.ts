@@ -41,7 +41,7 @@ export function setup(opts: { deps?: FakeDeps; api?: ApiOptions; valueBytesMax?:
       return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
     },
     advanceTo(index: number) {
-      while (deps.state.index < index - 1) {
+      while (deps.kv.index < index - 1) {
         deps.apply({ type: "kv/set", path: "/0/filler", value: "x", dir: false, ttlSec: null, refresh: false });
       }
     },

@@ -13,7 +13,7 @@ import {
   rfc3339NanoFromMs,
   utf8ByteLength,
 } from "../../api/json.ts";
-import type { KvNode } from "../../projections/kv.ts";
+import type { KvNode } from "../../projections/mod.ts";
 
 const s = suite("api/json");
 

@@ -5,7 +5,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { WatchHub } from "../../api/watch_hub.ts";
-import type { KvEvent, KvResult } from "../../projections/kv.ts";
+import type { KvEvent, KvResult } from "../../projections/mod.ts";
 import { capture, Given, internal, T0, wire } from "../projections/_kv_given.ts";
 
 const s = suite("api/watch_hub");

@@ -7,11 +7,11 @@
 import { spawn } from "node:child_process";
 import type { Index } from "../../internal/brand.ts";
 import { encodeConfChange } from "../../log/conf_change.ts";
-import { encodeEntry } from "../../projections/entry.ts";
+import { encodeEntry } from "../../projections/mod.ts";
 import { ConfChangeType, type Entry, EntryType } from "../../log/types.ts";
-import { applyCommand, createStates } from "../../projections/apply.ts";
-import type { Command } from "../../projections/command.ts";
-import { encodeSnapshot } from "../../projections/snapshot.ts";
+import { Applier } from "../../projections/mod.ts";
+import type { Command } from "../../projections/mod.ts";
+import { encodeSnapshot } from "../../projections/mod.ts";
 import { loadRuntime } from "../../node/runtime.ts";
 import { DB_FILE, SqliteStorage } from "../../node/storage_sqlite.ts";
 import { mainCommand, repoRoot } from "../helpers/procs.ts";
@@ -38,12 +38,14 @@ export async function writeLog(dir: string, commands: Iterable<Command>, o: Fixt
   const st = await SqliteStorage.open(rt, dir);
   st.putMeta("identity", JSON.stringify({ memberId: MEMBER, clusterId: "cdf818194e3a8c32", members: [] }));
   st.setConfState({ voters: [MEMBER], learners: [] });
-  const states = createStates();
+  // Snapshots hold what the one apply path gives for every entry, the conf change included, as a member's do.
+  const applier = new Applier();
   const batchMax = o.batch ?? 4096;
   let batch: Entry[] = [
     { index: 1, term: 1, type: EntryType.ConfChange, data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: MEMBER, context: new Uint8Array(0) }) },
     { index: 2, term: 2, type: EntryType.Normal, data: new Uint8Array(0) },
   ];
+  for (const e of batch) applier.apply(e);
   let index = 2;
   let i = 0;
   const flush = () => {
@@ -54,12 +56,13 @@ export async function writeLog(dir: string, commands: Iterable<Command>, o: Fixt
   for (const command of commands) {
     index++;
     const timeMs = T0_MS + i * 1000;
-    batch.push({ index, term: 2, type: EntryType.Normal, data: encodeEntry({ timeMs, proposer: MEMBER, requestId: ++i, command }) });
-    applyCommand(states, command, { index, term: 2, timeMs });
+    const entry: Entry = { index, term: 2, type: EntryType.Normal, data: encodeEntry({ timeMs, proposer: MEMBER, requestId: ++i, command }) };
+    batch.push(entry);
+    applier.apply(entry);
     if (batch.length >= batchMax) flush();
     if (o.snapshotEvery && index % o.snapshotEvery === 0) {
       flush();
-      st.createSnapshot(index, { voters: [MEMBER], learners: [] }, encodeSnapshot(states), timeMs);
+      st.createSnapshot(index, { voters: [MEMBER], learners: [] }, encodeSnapshot(applier.states), timeMs);
       if (o.compactKeep !== undefined && index - o.compactKeep > st.firstIndex()) st.compact(index - o.compactKeep);
     }
   }

@@ -12,9 +12,9 @@ import net from "node:net";
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import type { NodeId } from "../../internal/brand.ts";
-import { encodeChunk, encodeMessages, encodeSnapshotHeader } from "../../log/message_codec.ts";
+import { encodeChunk, encodeMessages, encodeSnapshotHeader } from "../../node/message_codec.ts";
 import { EntryType, type Message, MessageType } from "../../log/types.ts";
-import { encodeEnvelope } from "../../log/codec.ts";
+import { encodeEnvelope } from "../../projections/mod.ts";
 import { freePorts } from "../helpers/ports.ts";
 import { mainCommand, type Proc, repoRoot, startCoreplane, tempDir } from "../helpers/procs.ts";
 

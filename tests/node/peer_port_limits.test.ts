@@ -10,7 +10,7 @@ import { suite } from "uvu";
 import { type RawSocket, rawSocket, until } from "../helpers/raw_socket.ts";
 import * as assert from "uvu/assert";
 import type { NodeId } from "../../internal/brand.ts";
-import { encodeChunk, encodeMessages, encodeSnapshotHeader } from "../../log/message_codec.ts";
+import { encodeChunk, encodeMessages, encodeSnapshotHeader } from "../../node/message_codec.ts";
 import { type Message, MessageType } from "../../log/types.ts";
 import type { Logger } from "../../node/logger.ts";
 import { PeerPortState, type PeerServer, type PeerServerHandler, type PeerServerLimits, startPeerServer } from "../../node/peer_server.ts";

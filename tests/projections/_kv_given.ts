@@ -2,7 +2,7 @@
 // at index 4), etcd-flavoured request helpers on client keys, and a renderer to etcd's wire JSON
 // so captured responses from etcd-v2.md can be pasted into assertions. Must not hold assertions.
 
-import type { KvCommand } from "../../projections/command.ts";
+import type { KvCommand } from "../../projections/mod.ts";
 import {
   kvBootstrapCommands,
   kvGet,
@@ -10,8 +10,8 @@ import {
   kvProjection,
   type KvResult,
   type KvState,
-} from "../../projections/kv.ts";
-import type { KvError } from "../../projections/kv_errors.ts";
+} from "../../projections/mod.ts";
+import type { KvError } from "../../projections/mod.ts";
 
 export const MEMBER_ID = "2e1259d415f2a040";
 /** An arbitrary leader time; expirations are relative to it. */
@@ -140,7 +140,7 @@ export function wireError(e: KvError): string {
 }
 
 /** One event or error as etcd's body (no trailing newline). */
-export function wire(r: KvResult | { type: "event"; event: import("../../projections/kv.ts").KvEvent }): string {
+export function wire(r: KvResult | { type: "event"; event: import("../../projections/mod.ts").KvEvent }): string {
   if (r.type === "error") return wireError(r.error);
   if (r.type === "expire") return r.events.map((e) => wire({ type: "event", event: e })).join("\n");
   const e = r.event;

@@ -3,9 +3,9 @@
 import fc from "fast-check";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { CorruptEntryError, encodeEnvelope } from "../../log/codec.ts";
-import type { Command } from "../../projections/command.ts";
-import { commandFromWire, commandToWire, decodeEntry, encodeEntry } from "../../projections/entry.ts";
+import { CorruptEntryError, encodeEnvelope } from "../../projections/mod.ts";
+import type { Command } from "../../projections/mod.ts";
+import { commandFromWire, commandToWire, decodeEntry, encodeEntry } from "../../projections/mod.ts";
 
 const s = suite("projections/entry");
 

@@ -10,8 +10,8 @@ import {
   kvProjection,
   type KvResult,
   kvScanHistory,
-} from "../../projections/kv.ts";
-import { kvError, kvErrorHttpStatus, kvErrorMessages } from "../../projections/kv_errors.ts";
+} from "../../projections/mod.ts";
+import { kvError, kvErrorHttpStatus, kvErrorMessages } from "../../projections/mod.ts";
 import { capture, Given, MEMBER_ID, T0, wire } from "./_kv_given.ts";
 
 const s = suite("projections/kv");

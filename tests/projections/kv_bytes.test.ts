@@ -3,10 +3,10 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import * as fc from "fast-check";
-import { compareBytes, KV_BYTE_ESCAPE, kvEscapedByte, kvEscapeText, kvStringToBytes } from "../../projections/kv_bytes.ts";
-import { compareUtf8 } from "../../projections/_kv_tree.ts";
+import { compareBytes, KV_BYTE_ESCAPE, kvEscapedByte, kvEscapeText, kvStringToBytes } from "../../projections/mod.ts";
+import { compareUtf8 } from "../../projections/kv/_tree.ts";
 import { goUtf8Decode } from "../../api/json.ts";
-import { decodeEnvelope, encodeEnvelope } from "../../log/codec.ts";
+import { decodeEnvelope, encodeEnvelope } from "../../projections/mod.ts";
 
 const s = suite("projections/kv_bytes");
 const E = KV_BYTE_ESCAPE;

@@ -5,10 +5,10 @@
 // listing above the key, or a member that cannot restart.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type { KvCommand } from "../../projections/command.ts";
-import { kvGet, kvGetInto, kvNodeCount, kvProjection, type KvResult, type KvState } from "../../projections/kv.ts";
-import { createStates } from "../../projections/apply.ts";
-import { decodeSnapshot, encodeSnapshot } from "../../projections/snapshot.ts";
+import type { KvCommand } from "../../projections/mod.ts";
+import { kvGet, kvGetInto, kvNodeCount, kvProjection, type KvResult, type KvState } from "../../projections/mod.ts";
+import { createStates } from "../../projections/mod.ts";
+import { decodeSnapshot, encodeSnapshot } from "../../projections/mod.ts";
 import { eventJson, kvListingJson } from "../../api/json.ts";
 import { WatchHub } from "../../api/watch_hub.ts";
 import type { EpochMs, Index, Term } from "../../internal/brand.ts";

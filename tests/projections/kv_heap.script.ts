@@ -9,7 +9,7 @@ import process from "node:process";
 // native cbor-extract addon, which Deno cannot load (the process dies with a symbol error).
 import { Encoder } from "cbor-x/encode";
 import { Decoder } from "cbor-x/decode";
-import { kvProjection, type KvState } from "../../projections/kv.ts";
+import { kvProjection, type KvState } from "../../projections/mod.ts";
 
 const n = Number(process.argv[2] ?? 1_000_000);
 const gc = (globalThis as { gc?: () => void }).gc;

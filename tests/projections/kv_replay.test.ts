@@ -8,9 +8,9 @@ import fc from "fast-check";
 // native cbor-extract addon, which Deno cannot load (the process dies with a symbol error).
 import { Encoder } from "cbor-x/encode";
 import { Decoder } from "cbor-x/decode";
-import type { KvCommand } from "../../projections/command.ts";
-import { kvGet, kvNextExpirationMs, kvNodeCount, kvProjection, type KvState } from "../../projections/kv.ts";
-import { kvBootstrapCommands } from "../../projections/kv.ts";
+import type { KvCommand } from "../../projections/mod.ts";
+import { kvGet, kvNextExpirationMs, kvNodeCount, kvProjection, type KvState } from "../../projections/mod.ts";
+import { kvBootstrapCommands } from "../../projections/mod.ts";
 import { T0 } from "./_kv_given.ts";
 
 const s = suite("projections/kv replay");

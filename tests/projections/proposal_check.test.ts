@@ -5,14 +5,15 @@
 import fc from "fast-check";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { encodeCbor, encodeEnvelope } from "../../log/codec.ts";
+import { encodeCbor } from "../../internal/cbor.ts";
+import { encodeEnvelope } from "../../projections/mod.ts";
 import { encodeConfChange } from "../../log/conf_change.ts";
 import type { Index, Term } from "../../internal/brand.ts";
 import { ConfChangeType, type Entry, EntryType } from "../../log/types.ts";
-import type { Command } from "../../projections/command.ts";
-import { commandToWire, encodeEntry } from "../../projections/entry.ts";
-import { encodeConfChangeContext } from "../../projections/members.ts";
-import { refuseProposal } from "../../projections/proposal_check.ts";
+import type { Command } from "../../projections/mod.ts";
+import { commandToWire, encodeEntry } from "../../projections/mod.ts";
+import { encodeConfChangeContext } from "../../projections/mod.ts";
+import { refuseProposal } from "../../projections/mod.ts";
 
 const s = suite("projections/proposal_check");
 const FROM = "8e9e05c52164694d";

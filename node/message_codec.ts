@@ -6,8 +6,8 @@
 
 import type { Index, NodeId, Term } from "../internal/brand.ts";
 import { limits } from "../internal/limits.ts";
-import { decodeCbor, encodeCbor } from "./codec.ts";
-import { ConfChangeType, type ConfState, type Entry, EntryType, type Message, MessageType, type Snapshot } from "./types.ts";
+import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
+import { ConfChangeType, type ConfState, type Entry, EntryType, type Message, MessageType, type Snapshot } from "../log/types.ts";
 
 /** Stable small numbers for message types on the wire (the type strings are for humans). */
 const TYPE_CODES: readonly MessageType[] = [

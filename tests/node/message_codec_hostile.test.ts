@@ -9,8 +9,8 @@ import { AssertionError } from "../../internal/assert.ts";
 import { refusePeerMessage } from "../../log/message_guard.ts";
 import { MessageType } from "../../log/types.ts";
 import { arbScenario, runScenario, type Scenario } from "./message_codec_hostile.ts";
-import { Network } from "./network.ts";
-import { msg } from "./helpers.ts";
+import { Network } from "../log/network.ts";
+import { msg } from "../log/helpers.ts";
 
 const s = suite("log/message_codec hostile messages");
 

@@ -2,8 +2,8 @@
 // seq), with each entry's position stored in it so update and remove are O(log n).
 // Private to projections/. Must not read a clock: callers pass the cutoff.
 
-import { assert } from "../internal/assert.ts";
-import type { TtlEntry } from "./_kv_tree.ts";
+import { assert } from "../../internal/assert.ts";
+import type { TtlEntry } from "./_tree.ts";
 
 function less(a: TtlEntry, b: TtlEntry): boolean {
   return a.expirationMs < b.expirationMs || (a.expirationMs === b.expirationMs && a.seq < b.seq);

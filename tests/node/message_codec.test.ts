@@ -10,7 +10,7 @@ import {
   encodeSnapshotHeader,
   FrameReader,
   MessageCodecError,
-} from "../../log/message_codec.ts";
+} from "../../node/message_codec.ts";
 import { encodeConfChange } from "../../log/conf_change.ts";
 import { ConfChangeType, EntryType, type Message, MessageType } from "../../log/types.ts";
 

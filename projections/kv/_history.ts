@@ -2,8 +2,8 @@
 // EventHistory), scanned by watches that start from a past index. Private to projections/.
 // Must not notify anyone (the watch hub does) and must not filter hidden keys (etcd does not here).
 
-import { assert } from "../internal/assert.ts";
-import type { KvEvent } from "./kv.ts";
+import { assert } from "../../internal/assert.ts";
+import type { KvEvent } from "./store.ts";
 
 export class EventHistory {
   readonly capacity: number;

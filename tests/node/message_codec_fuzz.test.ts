@@ -4,8 +4,8 @@
 // The long seeded run is message_codec_fuzz.abuse.ts.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { encodeCbor } from "../../log/codec.ts";
-import { decodeMessages, decodeSnapshotHeader, encodeMessages, MessageCodecError } from "../../log/message_codec.ts";
+import { encodeCbor } from "../../internal/cbor.ts";
+import { decodeMessages, decodeSnapshotHeader, encodeMessages, MessageCodecError } from "../../node/message_codec.ts";
 import { encodeConfChange } from "../../log/conf_change.ts";
 import { ConfChangeType, type Message, MessageType } from "../../log/types.ts";
 import { CODE_OF, LOCAL_TYPES, properties } from "./message_codec_arb.ts";

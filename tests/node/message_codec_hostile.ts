@@ -7,10 +7,10 @@
 
 import fc from "fast-check";
 import { AssertionError } from "../../internal/assert.ts";
-import { decodeMessages, encodeMessages } from "../../log/message_codec.ts";
+import { decodeMessages, encodeMessages } from "../../node/message_codec.ts";
 import { refusePeerMessage } from "../../log/message_guard.ts";
 import { EntryType, type Entry, type Message, MessageType } from "../../log/types.ts";
-import { Network, text } from "./network.ts";
+import { Network, text } from "../log/network.ts";
 import { WIRE_TYPES } from "./message_codec_arb.ts";
 
 export interface Scenario {

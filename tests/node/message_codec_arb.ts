@@ -6,7 +6,7 @@
 // Must not hold uvu suites (the two test files do).
 
 import fc from "fast-check";
-import { encodeCbor } from "../../log/codec.ts";
+import { encodeCbor } from "../../internal/cbor.ts";
 import { encodeConfChange } from "../../log/conf_change.ts";
 import {
   decodeMessages,
@@ -15,7 +15,7 @@ import {
   encodeSnapshotHeader,
   FrameReader,
   MessageCodecError,
-} from "../../log/message_codec.ts";
+} from "../../node/message_codec.ts";
 import { ConfChangeType, EntryType, type Entry, type Message, MessageType, type Snapshot } from "../../log/types.ts";
 import { limits } from "../../internal/limits.ts";
 

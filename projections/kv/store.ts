@@ -5,16 +5,16 @@
 // must not notify watchers (api/watch_hub.ts does, from the results), and must never throw on
 // bad user input: a rejected command is a KvError result taking no index.
 
-import { assert, unreachable } from "../internal/assert.ts";
-import { limits } from "../internal/limits.ts";
-import type { KvCommand, KvCreateInOrder, KvDelete, KvSet } from "./command.ts";
-import type { ApplyContext, Projection } from "./projection.ts";
-import { Ecode, type KvError, kvError } from "./kv_errors.ts";
-import { type Children, cleanPath, compareUtf8, isDir, joinPath, nodePath, TreeNode, TtlEntry } from "./_kv_tree.ts";
-import { TtlHeap } from "./_kv_ttl_heap.ts";
-import { EventHistory } from "./_kv_history.ts";
+import { assert, unreachable } from "../../internal/assert.ts";
+import { limits } from "../../internal/limits.ts";
+import type { KvCommand, KvCreateInOrder, KvDelete, KvSet } from "./commands.ts";
+import type { ApplyContext } from "../projection.ts";
+import { Ecode, type KvError, kvError } from "./errors.ts";
+import { type Children, cleanPath, compareUtf8, isDir, joinPath, nodePath, TreeNode, TtlEntry } from "./_tree.ts";
+import { TtlHeap } from "./_ttl_heap.ts";
+import { EventHistory } from "./_history.ts";
 
-export type { KvError } from "./kv_errors.ts";
+export type { KvError } from "./errors.ts";
 
 export type KvAction =
   | "get"
@@ -539,7 +539,8 @@ function applyDelete(s: KvState, c: KvDelete, nowMs: number): KvResult {
   return storeDelete(s, c.path, c.dir === true, c.recursive === true, nowMs);
 }
 
-function apply(s: KvState, cmd: KvCommand, ctx: ApplyContext): KvResult {
+/** The fold of one kv command (kv/projection.ts hands it to the registry). */
+export function kvApply(s: KvState, cmd: KvCommand, ctx: ApplyContext): KvResult {
   assert(cmd.type === "kv/expire" || typeof (cmd as { path?: unknown }).path === "string", "kv command without a path");
   switch (cmd.type) {
     case "kv/set":
@@ -685,7 +686,8 @@ function decodeTree(s: KvState, cols: TreeColumns): void {
   s.ttlHeap.rebuild(ttls);
 }
 
-function encodeState(s: KvState): unknown {
+/** Columnar snapshot form (projections/DESIGN.md, "Snapshot encoding"). */
+export function kvEncodeState(s: KvState): unknown {
   const history: EventTuple[] = s.history.toArray().map((e) => [
     e.action,
     encodeNode(e.node),
@@ -696,8 +698,11 @@ function encodeState(s: KvState): unknown {
   return [LAYOUT, s.currentIndex, encodeTree(s), history];
 }
 
-function decodeState(data: unknown, version: number): KvState {
-  assert(version === kvProjection.version, `kv snapshot version ${version} is not ${kvProjection.version}`);
+/** The snapshot encoding's version: bump when kvEncodeState's shape changes. */
+export const KV_STATE_VERSION = 1;
+
+export function kvDecodeState(data: unknown, version: number): KvState {
+  assert(version === KV_STATE_VERSION, `kv snapshot version ${version} is not ${KV_STATE_VERSION}`);
   assert(Array.isArray(data) && data.length === 4 && data[0] === LAYOUT, "kv snapshot: bad layout");
   const [, currentIndex, tree, history] = data as [number, number, TreeColumns, EventTuple[]];
   const s = new KvState(false);
@@ -712,15 +717,6 @@ function decodeState(data: unknown, version: number): KvState {
   return s;
 }
 
-export const kvProjection: Projection<KvState, KvCommand, KvResult> = Object.freeze({
-  name: "kv",
-  version: 1,
-  namespace: "kv",
-  initialState: () => new KvState(),
-  apply,
-  encodeState,
-  decodeState,
-});
 
 // ---------------------------------------------------------------------------------------------
 // Reads
@@ -862,45 +858,8 @@ export function kvScanHistory(state: KvState, path: string, recursive: boolean, 
   return h.scan(cleanPath(path), recursive, sinceIndex);
 }
 
-/** The earliest expiration in the store, for the leader's expire tick; undefined when no node has a TTL. */
-export function kvNextExpirationMs(state: KvState): number | undefined {
-  return state.ttlHeap.top()?.expirationMs;
-}
 
 /** Nodes in the store, the root excluded (the "/0" and "/1" namespace directories count). */
 export function kvNodeCount(state: KvState): number {
   return state.nodeCount;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bootstrap
-
-/** Go encoding/json escapes <, >, & and U+2028/9 inside strings. */
-function goJson(v: unknown): string {
-  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
-}
-
-/**
- * The three internal writes a fresh etcd 3.4 cluster makes before the first user write (indexes
- * 1-3): the member's raftAttributes (create), its published attributes (set), the cluster version.
- * The daemon proposes exactly these on a new cluster, so etcd indexes line up with etcd's.
- */
-export function kvBootstrapCommands(memberId: string, name: string, peerURLs: string[], clientURLs: string[]): KvCommand[] {
-  const member = `/0/members/${memberId}`;
-  const attributes: { name?: string; clientURLs?: string[] } = {};
-  if (name !== "") attributes.name = name;
-  if (clientURLs.length > 0) attributes.clientURLs = clientURLs;
-  return [
-    {
-      type: "kv/set",
-      path: `${member}/raftAttributes`,
-      value: goJson({ peerURLs }),
-      dir: false,
-      ttlSec: null,
-      refresh: false,
-      prevExist: false,
-    },
-    { type: "kv/set", path: `${member}/attributes`, value: goJson(attributes), dir: false, ttlSec: null, refresh: false },
-    { type: "kv/set", path: "/0/version", value: "3.4.0", dir: false, ttlSec: null, refresh: false },
-  ];
 }

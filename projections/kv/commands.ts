@@ -1,9 +1,7 @@
-// The commands that travel in log entries: a namespaced union, one namespace per projection.
-// Entries are commands (imperative); projections record results. Adding a projection adds a
-// namespace here and nothing in log/. Must not hold behaviour: only the shapes.
+// The kv projection's commands: the shapes of etcd v2 writes as they travel in log entries.
+// Entries are commands (imperative); the store records results. Must not hold behaviour: only the shapes.
 
-import type { Index } from "../internal/brand.ts";
-import type { MemberCommand } from "./members.ts";
+import type { Index } from "../../internal/brand.ts";
 
 /**
  * Paths are the store's internal paths: client keys live under "/1" (etcd's StoreKeysPrefix),
@@ -14,7 +12,7 @@ export interface KvSet {
   readonly path: string;
   readonly value: string;
   readonly dir: boolean;
-  /** Seconds; null means permanent. The expiration is the entry's leader time plus this. */
+  /** Seconds; null means permanent. The expiration is the entry's time (the proposer's clock) plus this. */
   readonly ttlSec: number | null;
   readonly refresh: boolean;
   /** undefined: plain set (or CAS when prevValue/prevIndex given); false: create; true: update/CAS. */
@@ -42,20 +40,9 @@ export interface KvDelete {
   readonly prevIndex?: Index;
 }
 
-/** Proposed by the leader every limits.expireTickMs while TTL nodes exist: removes every node whose expiration <= the entry's time. */
+/** Proposed by the leader (kvProjection.due) while TTL nodes are due: removes every node whose expiration <= the entry's time. */
 export interface KvExpire {
   readonly type: "kv/expire";
 }
 
 export type KvCommand = KvSet | KvCreateInOrder | KvDelete | KvExpire;
-
-/** Written by the daemon itself, e.g. on bootstrap: publishes a member's attributes like etcd. */
-export type Command = KvCommand | MemberCommand;
-
-export type CommandType = Command["type"];
-
-/** The namespace of a command type: "kv" for "kv/set". */
-export function commandNamespace(type: string): string {
-  const slash = type.indexOf("/");
-  return slash < 0 ? type : type.slice(0, slash);
-}

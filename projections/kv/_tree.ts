@@ -2,7 +2,7 @@
 // path helpers the store needs. Private to projections/ (kv.ts is the public surface).
 // Must not know about events, indexes policy or time: kv.ts decides; this file only holds shape.
 
-import { compareBytes, KV_BYTE_ESCAPE_CODE, kvStringToBytes } from "./kv_bytes.ts";
+import { compareBytes, KV_BYTE_ESCAPE_CODE, kvStringToBytes } from "./bytes.ts";
 
 /** A node's TTL bookkeeping; exists only for nodes that have a TTL, so permanent nodes pay one null field. */
 export class TtlEntry {

@@ -1,15 +1,13 @@
 // The entry envelope: how a command travels in Entry.data, versioned and checksummed, so that a
-// torn or corrupt record is detected and named instead of applied. The only importer of cbor-x
-// for entries. Must not know what a command means: projections/ interpret it.
+// torn or corrupt record is detected and named instead of applied. The Raft core never looks inside
+// Entry.data; this is the projections' side of it. Must not know what a command means (entry.ts
+// gives commands their wire form, the registry routes them).
 //
 // Layout: byte 0 = envelope version (1); bytes 1..4 = CRC-32 (little endian) of bytes 5..end;
 // bytes 5..end = CBOR of [timeMs, proposer, requestId, command]. An empty Entry.data is the
 // leader's no-op and carries no envelope.
 
-// The "encode"/"decode" entry points are cbor-x in plain JavaScript: its main entry loads the
-// native cbor-extract addon, which Deno cannot load (the process dies with a symbol error).
-import { Encoder } from "cbor-x/encode";
-import { Decoder } from "cbor-x/decode";
+import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
 import { crc32 } from "../internal/crc32.ts";
 import type { EpochMs, Index, NodeId } from "../internal/brand.ts";
 
@@ -17,7 +15,7 @@ export const ENVELOPE_VERSION = 1;
 const HEADER_BYTES = 5;
 
 export interface Envelope<C = unknown> {
-  /** The leader's wall clock when it accepted the proposal. */
+  /** The proposing member's wall clock when it proposed the command (the member the client talked to). */
   readonly timeMs: EpochMs;
   /**
    * The member that proposed it and its request id, so that member can answer its client. The id is
@@ -39,13 +37,8 @@ export class CorruptEntryError extends Error {
   }
 }
 
-// useRecords:false keeps the bytes self-describing: a log written today replays without the
-// encoder's structure table, and `coreplane log export` files are plain CBOR.
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
-
 export function encodeEnvelope<C>(env: Envelope<C>): Uint8Array {
-  const body = encoder.encode([env.timeMs, env.proposer, env.requestId, env.command]) as Uint8Array;
+  const body = encodeCbor([env.timeMs, env.proposer, env.requestId, env.command]);
   const out = new Uint8Array(HEADER_BYTES + body.length);
   out[0] = ENVELOPE_VERSION;
   out.set(body, HEADER_BYTES);
@@ -68,7 +61,7 @@ export function decodeEnvelope<C = unknown>(data: Uint8Array, index: Index): Env
   }
   let decoded: unknown;
   try {
-    decoded = decoder.decode(data.subarray(HEADER_BYTES));
+    decoded = decodeCbor(data.subarray(HEADER_BYTES));
   } catch (e) {
     throw new CorruptEntryError(index, `CBOR does not decode (${(e as Error).message})`);
   }
@@ -90,12 +83,4 @@ export function checkEnvelope(data: Uint8Array, index: Index): void {
 
 function hex(n: number): string {
   return n.toString(16).padStart(8, "0");
-}
-
-/** Plain CBOR for other log-side values (conf changes, snapshot metadata). */
-export function encodeCbor(value: unknown): Uint8Array {
-  return encoder.encode(value) as Uint8Array;
-}
-export function decodeCbor<T = unknown>(bytes: Uint8Array): T {
-  return decoder.decode(bytes) as T;
 }
