@@ -4,7 +4,7 @@
 // Layout: version(1) type(1) idLength(1) id(ascii hex) context(rest).
 // Must not carry anything but the ConfChange fields.
 
-import { assert } from "../internal/assert.ts";
+import { assert } from "../internal/mod.ts";
 import { ConfChangeType, type ConfChange } from "./types.ts";
 
 const VERSION = 1;

@@ -3,8 +3,8 @@
 // tests and the simulator; the contract suite runs it against node/storage_sqlite.ts.
 // Must not be used for durable data, and must not do I/O.
 
-import { assert } from "../internal/assert.ts";
-import type { Index, Term } from "../internal/brand.ts";
+import { assert } from "../internal/mod.ts";
+import type { Index, Term } from "../internal/mod.ts";
 import {
   CompactedError,
   type InitialState,

@@ -3,8 +3,8 @@
 // Port of etcd-io/raft tracker/progress.go and tracker/inflights.go. Must not send messages or
 // read the log: raft.ts decides what to send and reports it here.
 
-import { assert } from "../internal/assert.ts";
-import type { Index } from "../internal/brand.ts";
+import { assert } from "../internal/mod.ts";
+import type { Index } from "../internal/mod.ts";
 
 export const ProgressState = Object.freeze({
   /** At most one append in flight per heartbeat, until the follower's log position is found. */

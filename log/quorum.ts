@@ -2,7 +2,7 @@
 // outcome of an election. Port of etcd-io/raft quorum/majority.go (single, non-joint configs only:
 // we do conf changes v1). Must not know about messages, logs or progress state machines.
 
-import type { Index, NodeId } from "../internal/brand.ts";
+import type { Index, NodeId } from "../internal/mod.ts";
 
 export const VoteResult = Object.freeze({ Pending: 1, Lost: 2, Won: 3 } as const);
 export type VoteResult = (typeof VoteResult)[keyof typeof VoteResult];

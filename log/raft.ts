@@ -4,10 +4,10 @@
 // collected in msgs / msgsAfterAppend / readStates for RawNode to hand out in a Ready.
 // Must not do I/O, read a clock or draw its own randomness: it comes from the injected Prng.
 
-import { assert } from "../internal/assert.ts";
-import { type Index, type NodeId, NONE, type Term } from "../internal/brand.ts";
-import { limits } from "../internal/limits.ts";
-import type { Prng } from "../internal/prng.ts";
+import { assert } from "../internal/mod.ts";
+import { type Index, type NodeId, NONE, type Term } from "../internal/mod.ts";
+import { limits } from "../internal/mod.ts";
+import type { Prng } from "../internal/mod.ts";
 import { ProgressState } from "./progress.ts";
 import { VoteResult, voteResult } from "./quorum.ts";
 import { entriesBytes, RaftLog } from "./raft_log.ts";

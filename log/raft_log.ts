@@ -3,8 +3,8 @@
 // applied cursors. Port of etcd-io/raft log.go and log_unstable.go. Must not write to storage:
 // the driver persists what Ready hands it and reports back through advance().
 
-import { assert } from "../internal/assert.ts";
-import type { Index, Term } from "../internal/brand.ts";
+import { assert } from "../internal/mod.ts";
+import type { Index, Term } from "../internal/mod.ts";
 import { CompactedError, type LogStorage, UnavailableError } from "./storage.ts";
 import type { Entry, Snapshot } from "./types.ts";
 

@@ -2,7 +2,7 @@
 // records the commit index when it arrived and waits until a quorum acknowledged a heartbeat that
 // carried its context. Port of etcd-io/raft read_only.go. Must not send messages or touch the log.
 
-import type { Index, NodeId } from "../internal/brand.ts";
+import type { Index, NodeId } from "../internal/mod.ts";
 import type { Message } from "./types.ts";
 
 export const ReadOnlyOption = Object.freeze({

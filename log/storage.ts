@@ -2,7 +2,7 @@
 // node/storage_sqlite.ts and log/memory_storage.ts implement it; tests/log/storage_contract.ts
 // runs one suite against both. Must not write: writes go through the driver's save(), not the core.
 
-import type { Index, Term } from "../internal/brand.ts";
+import type { Index, Term } from "../internal/mod.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "./types.ts";
 
 /** Asked for entries that were compacted away into a snapshot. */

@@ -2,7 +2,7 @@
 // of the current election. Port of etcd-io/raft tracker/tracker.go plus the v1 (single-change)
 // part of confchange/. Must not send messages: raft.ts drives it.
 
-import type { Index, NodeId } from "../internal/brand.ts";
+import type { Index, NodeId } from "../internal/mod.ts";
 import { compareNodeIds, committedIndex, voteResult, VoteResult } from "./quorum.ts";
 import { Inflights, Progress } from "./progress.ts";
 import type { ConfState } from "./types.ts";

@@ -2,7 +2,7 @@
 // batch that the pure Raft core hands to its driver (node/). Shaped after etcd-io/raft's raftpb.
 // Must not contain behaviour or import anything outside internal/: every other part speaks it.
 
-import type { Index, NodeId, Term } from "../internal/brand.ts";
+import type { Index, NodeId, Term } from "../internal/mod.ts";
 
 /** A normal entry carries an encoded command (see codec.ts); a conf change carries a ConfChange. */
 export const EntryType = Object.freeze({ Normal: 0, ConfChange: 1 } as const);

@@ -6,10 +6,10 @@
 // first), and tells subscribers (api/'s watch hub) about each result and each wholesale restore.
 // Must not do I/O, read a clock, touch Raft, or special-case replay or a service.
 
-import { assert } from "../internal/assert.ts";
-import type { Index } from "../internal/brand.ts";
-import { decodeConfChange } from "../log/conf_change.ts";
-import { type ConfChange, type Entry, EntryType } from "../log/types.ts";
+import { assert } from "../internal/mod.ts";
+import type { Index } from "../internal/mod.ts";
+import { decodeConfChange } from "../log/mod.ts";
+import { type ConfChange, type Entry, EntryType } from "../log/mod.ts";
 import { decodeEntry } from "./entry.ts";
 import { CorruptEntryError, type Envelope } from "./envelope.ts";
 import { membershipChangeOf } from "./members/members.ts";

@@ -3,7 +3,7 @@
 // map form, and a command of a namespace no projection owns travels as [type, object].
 // Must not interpret commands (applier.ts routes them, projections fold them).
 
-import type { Index } from "../internal/brand.ts";
+import type { Index } from "../internal/mod.ts";
 import { CorruptEntryError, decodeEnvelope, encodeEnvelope, type Envelope } from "./envelope.ts";
 import { type Command, projectionFor } from "./registry.ts";
 

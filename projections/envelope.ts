@@ -7,9 +7,9 @@
 // bytes 5..end = CBOR of [timeMs, proposer, requestId, command]. An empty Entry.data is the
 // leader's no-op and carries no envelope.
 
-import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
-import { crc32 } from "../internal/crc32.ts";
-import type { EpochMs, Index, NodeId } from "../internal/brand.ts";
+import { decodeCbor, encodeCbor } from "../internal/mod.ts";
+import { crc32 } from "../internal/mod.ts";
+import type { EpochMs, Index, NodeId } from "../internal/mod.ts";
 
 export const ENVELOPE_VERSION = 1;
 const HEADER_BYTES = 5;

@@ -5,7 +5,7 @@
 // one path that feeds them entries. Must not do I/O or read a clock: time arrives in ApplyContext
 // (the proposer's clock, stamped into the entry) or as the `nowMs` argument of due().
 
-import type { EpochMs, Index, NodeId, Term } from "../internal/brand.ts";
+import type { EpochMs, Index, NodeId, Term } from "../internal/mod.ts";
 
 export interface ApplyContext {
   /** The entry's Raft index (not the projection's own index, e.g. etcd's store index). */

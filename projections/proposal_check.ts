@@ -7,7 +7,7 @@
 // request times out, which never happens for what api/ builds).
 // Must not apply anything or touch state: a pure function of the entry bytes and the sender.
 
-import { type Entry, EntryType } from "../log/types.ts";
+import { type Entry, EntryType } from "../log/mod.ts";
 import { CorruptEntryError } from "./envelope.ts";
 import { decodeEntry } from "./entry.ts";
 import { confChangeContextOk } from "./members/members.ts";

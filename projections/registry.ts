@@ -3,7 +3,7 @@
 // site). The order is the snapshot order
 // (the bytes of a snapshot depend on it: `log verify` compares them), so new ones go last. Must not hold behaviour beyond looking projections up.
 
-import { assert } from "../internal/assert.ts";
+import { assert } from "../internal/mod.ts";
 import type { AnyCommand, BootstrapContext, Projection } from "./projection.ts";
 import { kvProjection } from "./kv/projection.ts";
 import { membersProjection } from "./members/members.ts";

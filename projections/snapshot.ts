@@ -4,8 +4,8 @@
 // Layout: byte 0 = format version (1); bytes 1..4 = CRC-32 LE of the rest; then CBOR of
 // [[name, projectionVersion, encodedState], ...] in registry order.
 
-import { crc32 } from "../internal/crc32.ts";
-import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
+import { crc32 } from "../internal/mod.ts";
+import { decodeCbor, encodeCbor } from "../internal/mod.ts";
 import { projectionList, type States } from "./registry.ts";
 
 const FORMAT_VERSION = 1;

@@ -2,7 +2,7 @@
 // EventHistory), scanned by watches that start from a past index. Private to projections/.
 // Must not notify anyone (the watch hub does) and must not filter hidden keys (etcd does not here).
 
-import { assert } from "../../internal/assert.ts";
+import { assert } from "../../internal/mod.ts";
 import type { KvEvent } from "./store.ts";
 
 export class EventHistory {

@@ -2,7 +2,7 @@
 // seq), with each entry's position stored in it so update and remove are O(log n).
 // Private to projections/. Must not read a clock: callers pass the cutoff.
 
-import { assert } from "../../internal/assert.ts";
+import { assert } from "../../internal/mod.ts";
 import type { TtlEntry } from "./_tree.ts";
 
 function less(a: TtlEntry, b: TtlEntry): boolean {

@@ -1,7 +1,7 @@
 // The kv projection's commands: the shapes of etcd v2 writes as they travel in log entries.
 // Entries are commands (imperative); the store records results. Must not hold behaviour: only the shapes.
 
-import type { Index } from "../../internal/brand.ts";
+import type { Index } from "../../internal/mod.ts";
 
 /**
  * Paths are the store's internal paths: client keys live under "/1" (etcd's StoreKeysPrefix),

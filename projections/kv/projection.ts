@@ -2,7 +2,7 @@
 // (wire.ts), what peers may propose (peer_check.ts), the /0 keys a new cluster writes, and TTL
 // expiry as the leader's due command. Must not do I/O or read a clock (due() is handed the time).
 
-import type { EpochMs } from "../../internal/brand.ts";
+import type { EpochMs } from "../../internal/mod.ts";
 import type { BootstrapContext, Projection } from "../projection.ts";
 import type { KvCommand } from "./commands.ts";
 import { kvRefuseFromPeer } from "./peer_check.ts";

@@ -5,8 +5,8 @@
 // must not notify watchers (api/watch_hub.ts does, from the results), and must never throw on
 // bad user input: a rejected command is a KvError result taking no index.
 
-import { assert, unreachable } from "../../internal/assert.ts";
-import { limits } from "../../internal/limits.ts";
+import { assert, unreachable } from "../../internal/mod.ts";
+import { limits } from "../../internal/mod.ts";
 import type { KvCommand, KvCreateInOrder, KvDelete, KvSet } from "./commands.ts";
 import type { ApplyContext } from "../projection.ts";
 import { Ecode, type KvError, kvError } from "./errors.ts";

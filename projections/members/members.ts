@@ -6,10 +6,10 @@
 // publishes them). Must not do I/O, and must not decide whether a change is allowed (node/ and
 // the Raft core's one-change-at-a-time guard do).
 
-import { assert } from "../../internal/assert.ts";
-import type { NodeId } from "../../internal/brand.ts";
-import { decodeCbor, encodeCbor } from "../../internal/cbor.ts";
-import { type ConfChange, ConfChangeType } from "../../log/types.ts";
+import { assert } from "../../internal/mod.ts";
+import type { NodeId } from "../../internal/mod.ts";
+import { decodeCbor, encodeCbor } from "../../internal/mod.ts";
+import { type ConfChange, ConfChangeType } from "../../log/mod.ts";
 import type { MembershipChange, Projection } from "../projection.ts";
 
 export interface Member {
