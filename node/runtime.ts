@@ -3,7 +3,6 @@
 // Must not be imported by log/, projections/, api/ or internal/.
 
 import type { SqliteDb } from "./sqlite.ts";
-import type { Dialect } from "kysely";
 
 export interface HttpServer {
   readonly port: number;
@@ -55,7 +54,6 @@ export interface Runtime {
   readonly version: string;
   /** Opens an SQLite file; readOnly opens an existing file that no statement can change. */
   openSqlite(path: string, opts?: { readOnly?: boolean }): SqliteDb;
-  kyselyDialect(db: SqliteDb): Dialect;
   serve(opts: ServeOptions): Promise<HttpServer>;
 }
 

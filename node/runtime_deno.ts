@@ -4,7 +4,6 @@
 // logic that Node needs too.
 
 import { DatabaseSync } from "node:sqlite";
-import { SqliteDialect } from "kysely";
 import type { SqliteDb } from "./sqlite.ts";
 import type { HttpServer, Runtime, ServeOptions } from "./runtime.ts";
 import { limits } from "../internal/limits.ts";
@@ -58,29 +57,6 @@ function serveOnConnection(): ServeOnConnection | undefined {
 
 function openSqlite(path: string, opts?: { readOnly?: boolean }): SqliteDb {
   return new DatabaseSync(path, { readOnly: opts?.readOnly === true }) as unknown as SqliteDb;
-}
-
-// kysely's SqliteDialect expects better-sqlite3's shape: statements with `reader`, and
-// all/run/iterate taking one array of parameters.
-function kyselyDialect(db: SqliteDb): SqliteDialect {
-  const raw = db as unknown as DatabaseSync;
-  return new SqliteDialect({
-    database: {
-      close: () => {},
-      prepare(sql: string) {
-        const s = raw.prepare(sql);
-        return {
-          reader: s.columns().length > 0,
-          all: (p: readonly unknown[]) => s.all(...(p as never[])),
-          run: (p: readonly unknown[]) => {
-            const r = s.run(...(p as never[]));
-            return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
-          },
-          iterate: (p: readonly unknown[]) => s.iterate(...(p as never[])),
-        };
-      },
-    } as never,
-  });
 }
 
 /**
@@ -455,4 +431,4 @@ async function serve(opts: ServeOptions): Promise<HttpServer> {
   };
 }
 
-export const runtime: Runtime = { name: "deno", version: Deno.version.deno, openSqlite, kyselyDialect, serve };
+export const runtime: Runtime = { name: "deno", version: Deno.version.deno, openSqlite, serve };

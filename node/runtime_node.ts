@@ -2,7 +2,6 @@
 // Must not hold logic that Deno needs too.
 
 import { createRequire } from "node:module";
-import { SqliteDialect } from "kysely";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hono/node-server";
@@ -17,11 +16,6 @@ function openSqlite(path: string, opts?: { readOnly?: boolean }): SqliteDb {
   const Database = require("better-sqlite3");
   const ro = opts?.readOnly === true;
   return new Database(path, ro ? { readonly: true, fileMustExist: true } : {}) as SqliteDb;
-}
-
-function kyselyDialect(db: SqliteDb): SqliteDialect {
-  // better-sqlite3 is the shape kysely's SqliteDialect was written for; close is left to storage.
-  return new SqliteDialect({ database: { prepare: (sql: string) => (db as never as { prepare(s: string): never }).prepare(sql), close: () => {} } as never });
 }
 
 /**
@@ -227,4 +221,4 @@ function serve(opts: ServeOptions): Promise<HttpServer> {
   });
 }
 
-export const runtime: Runtime = { name: "node", version: process.versions.node, openSqlite, kyselyDialect, serve };
+export const runtime: Runtime = { name: "node", version: process.versions.node, openSqlite, serve };
