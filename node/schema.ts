@@ -105,6 +105,15 @@ const migrations: readonly Migration[] = [
   },
 ];
 
+/** SQLite's catalog, for checking a file read-only (migrate() never runs there). */
+const catalog = compileOnly<{ sqlite_master: { type: string; name: string } }>();
+
+/** The log's tables that `q`'s file lacks (a copy without its -wal file, or not a data dir at all). */
+export function missingTables(q: QueryRunner): string[] {
+  const have = new Set(q.all(catalog.selectFrom("sqlite_master").select("name").where("type", "=", "table")).map((r) => r.name));
+  return (["entries", "meta", "hard_state", "snapshots"] as const).filter((t) => !have.has(t));
+}
+
 /** The names of every migration this build knows, in the order they run. */
 export const migrationNames: readonly string[] = migrations.map((m) => m.name);
 

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { encodeCbor } from "../../internal/cbor.ts";
 import { QueryRunner } from "../../node/query_runner.ts";
 import { loadRuntime } from "../../node/runtime.ts";
-import { migrate, migrationNames, SchemaError } from "../../node/schema.ts";
+import { migrate, migrationNames, missingTables, SchemaError } from "../../node/schema.ts";
 import type { SqliteDb } from "../../node/sqlite.ts";
 import { DB_FILE, SqliteStorage } from "../../node/storage_sqlite.ts";
 import { tempDir } from "../helpers/procs.ts";
@@ -143,6 +143,25 @@ s("a data dir that records a migration this build does not know is refused and l
     assert.equal(schemaOf(dir), before);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+s("missingTables() names the log's tables a file lacks, read-only, in a fixed order", async () => {
+  const dir = tempDir("schema");
+  const fresh = tempDir("schema");
+  try {
+    withDb(dir, (db) => db.exec(`CREATE TABLE "meta" ("key" text primary key, "value" text not null)`));
+    const ro = rt.openSqlite(join(dir, DB_FILE), { readOnly: true });
+    try {
+      assert.equal(missingTables(new QueryRunner(ro)), ["entries", "hard_state", "snapshots"]);
+    } finally {
+      ro.close();
+    }
+    (await SqliteStorage.open(rt, fresh)).close();
+    assert.equal(withDb(fresh, (db) => missingTables(new QueryRunner(db))), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(fresh, { recursive: true, force: true });
   }
 });
 
