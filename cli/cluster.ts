@@ -4,10 +4,10 @@
 // on a leader, 5 (unhealthy) when some did not or there is no leader, 2 when none answered.
 // Must not change anything on the members.
 
-import { parseFlags, strFlag, UsageError } from "./cli_args.ts";
-import { ConnectionError, endpointsOf, request } from "./cli_http.ts";
-import { type CliIo, ExitCode } from "./cli.ts";
-import type { ClusterStatusJson } from "../api/cluster.ts";
+import type { ClusterStatusJson } from "../api/mod.ts";
+import { parseFlags, strFlag, UsageError } from "./args.ts";
+import { ConnectionError, endpointsOf, request } from "./http.ts";
+import { type CliIo, ExitCode } from "./io.ts";
 
 const TIMEOUT_MS = 2000;
 

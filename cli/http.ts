@@ -1,9 +1,9 @@
 // The HTTP side of the client commands (kv, cluster): the --endpoints list, one request tried on
 // each endpoint in turn like etcdctl (a refused connection or a 5xx moves on to the next), and
 // the messages a person can act on when none answers. Uses fetch only.
-// Must not format command output (cli_kv.ts and cli_cluster.ts do).
+// Must not format command output (kv.ts and cluster.ts do).
 
-import { UsageError } from "./cli_args.ts";
+import { UsageError } from "./args.ts";
 
 export const DEFAULT_ENDPOINT = "http://127.0.0.1:2379";
 

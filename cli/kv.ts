@@ -5,10 +5,10 @@
 // no GET /v2/members endpoint sync (the endpoints given are used as they are, as with --no-sync),
 // and a value must be given on the command line (etcdctl can also read it from stdin).
 
-import { goJsonString } from "../api/json.ts";
-import { intFlag, parseFlags, strFlag, UsageError, type FlagValues } from "./cli_args.ts";
-import { ConnectionError, endpointsOf, type HttpReply, request } from "./cli_http.ts";
-import { type CliIo, ExitCode } from "./cli.ts";
+import { goJsonString } from "../api/mod.ts";
+import { intFlag, parseFlags, strFlag, UsageError, type FlagValues } from "./args.ts";
+import { ConnectionError, endpointsOf, type HttpReply, request } from "./http.ts";
+import { type CliIo, ExitCode } from "./io.ts";
 
 const REQUEST_TIMEOUT_MS = 2000;
 

@@ -3,7 +3,7 @@
 // a terminal (CliIo.progress), so piped and --json output never carry it.
 // Must not write to stdout.
 
-import type { CliIo } from "./cli.ts";
+import type { CliIo } from "./io.ts";
 
 const REDRAW_MS = 200;
 

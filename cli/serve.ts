@@ -1,11 +1,8 @@
 // `coreplane serve`: parses the flags, starts the member, stops it cleanly on SIGINT/SIGTERM.
-// Must not hold member logic (server.ts and node.ts do).
+// Must not hold member logic (node/server.ts and node/node.ts do).
 
-import { ConfigError, parseServeConfig, serveHelp } from "./config.ts";
-import { type CliIo, ExitCode } from "./cli.ts";
-import { createLogger } from "./logger.ts";
-import { loadRuntime } from "./runtime.ts";
-import { startMember } from "./server.ts";
+import { ConfigError, createLogger, loadRuntime, parseServeConfig, serveHelp, startMember } from "../node/mod.ts";
+import { type CliIo, ExitCode } from "./io.ts";
 
 export async function runServe(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {

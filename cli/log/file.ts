@@ -6,12 +6,11 @@
 //   2. one [index, term, type, bstr data] per entry, in index order, with Entry.data byte for
 //      byte as stored, so each envelope's CRC still verifies.
 // Entries are framed by hand (four fixed kinds of CBOR item), so reading a million of them is a
-// loop over a buffer with zero-copy subarrays. Must not interpret entry data (codec.ts does).
+// loop over a buffer with zero-copy subarrays. Must not interpret entry data (projections/ does).
 
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
-import type { Index, Term } from "../internal/brand.ts";
-import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
-import type { Entry, EntryType } from "../log/types.ts";
+import { decodeCbor, encodeCbor, type Index, type Term } from "../../internal/mod.ts";
+import type { Entry, EntryType } from "../../log/mod.ts";
 
 export const LOG_FILE_FORMAT = "coreplane-log-export";
 export const LOG_FILE_VERSION = 1;

@@ -1,13 +1,11 @@
 // Where the offline log tools read a log from: a data dir (its SQLite file opened read-only) or a
-// portable export file (log_file.ts). Both look the same to replay, dump, history and verify.
-// Must not write anything, and must not decode entry data (replay.ts and the commands do).
+// portable export file (file.ts). Both look the same to replay, dump, history and verify.
+// Must not write anything, and must not decode entry data (walk.ts and the commands do).
 
-import type { Index, Term } from "../internal/brand.ts";
-import type { Entry, EntryType } from "../log/types.ts";
-import { readLogFile } from "./log_file.ts";
-import type { Runtime } from "./runtime.ts";
-import type { SqliteDb } from "./sqlite.ts";
-import { NoLogError, openSqliteReadOnly } from "./sqlite_readonly.ts";
+import type { Index, Term } from "../../internal/mod.ts";
+import type { Entry, EntryType } from "../../log/mod.ts";
+import { NoLogError, openSqliteReadOnly, type Runtime, type SqliteDb } from "../../node/mod.ts";
+import { readLogFile } from "./file.ts";
 
 const PAGE_ENTRIES = 8192;
 
@@ -197,4 +195,13 @@ export function openFileSource(path: string): LogSource {
     },
     close: () => {},
   };
+}
+
+/**
+ * The last entry a client may have been told was written. The stored commit index lags by up to
+ * one batch (a commit-only change is not fsynced), and a single member commits every entry as soon
+ * as it is durable, so there every stored entry counts.
+ */
+export function acknowledgedUpTo(src: LogSource): Index {
+  return src.voters.length <= 1 ? Math.max(src.commitIndex, src.lastIndex) : src.commitIndex;
 }

@@ -4,12 +4,11 @@
 // reaches that far back. Returns a report; the command prints it.
 // Must not write anything or print anything.
 
-import type { Index } from "../internal/brand.ts";
-import { decodeConfChange } from "../log/conf_change.ts";
-import { EntryType } from "../log/types.ts";
-import { CorruptEntryError, decodeEntry, decodeSnapshot, encodeSnapshot } from "../projections/mod.ts";
-import type { LogSource } from "./log_source.ts";
-import { walk } from "./replay.ts";
+import type { Index } from "../../internal/mod.ts";
+import { decodeConfChange, EntryType } from "../../log/mod.ts";
+import { CorruptEntryError, decodeEntry, decodeSnapshot, encodeSnapshot } from "../../projections/mod.ts";
+import type { LogSource } from "./source.ts";
+import { walk } from "./walk.ts";
 
 export interface SnapshotCheck {
   readonly index: Index;

@@ -4,11 +4,10 @@
 // each entry with its decoded envelope and its result when asked.
 // Must not write anything, print anything (commands do), or special-case a command type.
 
-import type { Index } from "../internal/brand.ts";
-import { decodeConfChange } from "../log/conf_change.ts";
-import { type ConfChange, type Entry, EntryType } from "../log/types.ts";
-import { Applier, type Command, CorruptEntryError, decodeEntry, type Envelope, type States } from "../projections/mod.ts";
-import type { LogSource } from "./log_source.ts";
+import type { Index } from "../../internal/mod.ts";
+import { type ConfChange, decodeConfChange, type Entry, EntryType } from "../../log/mod.ts";
+import { Applier, type Command, CorruptEntryError, decodeEntry, type Envelope, type States } from "../../projections/mod.ts";
+import type { LogSource } from "./source.ts";
 
 /** The asked index cannot be reached from what the log still holds. */
 export class ReplayRangeError extends Error {

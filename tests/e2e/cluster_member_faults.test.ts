@@ -27,7 +27,7 @@ import { mainCommand, type Proc, repoRoot, startCoreplane, tempDir } from "../he
 import { corruptEntry } from "../node/cli_fixtures.ts";
 import { loadRuntime } from "../../node/runtime.ts";
 import { DB_FILE } from "../../node/storage_sqlite.ts";
-import { runLog } from "../../node/cli_log.ts";
+import { runLog } from "../../cli/mod.ts";
 import { keyPath, pool, sleep } from "./_util.ts";
 
 const s = suite("e2e/cluster_member_faults");
