@@ -1,7 +1,7 @@
 // How a member numbers its proposals (the envelope's requestId): start × 2^32 + n, where `start`
 // is a counter the member bumps durably at every start and n counts this start's proposals. An
 // entry proposed before a crash and applied after the restart can then never be taken for a new
-// request's answer. Must not do I/O: node.ts persists the counter, cli_log.ts only shows ids.
+// request's answer. Must not do I/O: node.ts persists the counter, cli/log/dump.ts only shows ids.
 
 /** Proposals one start numbers before n wraps (an entry that old is never still pending). */
 export const REQUEST_SEQ_SPAN = 2 ** 32;
