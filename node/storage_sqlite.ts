@@ -9,11 +9,18 @@
 
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { assert } from "../internal/assert.ts";
-import type { Index, Term } from "../internal/brand.ts";
-import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
-import { CompactedError, type InitialState, type LogStorage, UnavailableError } from "../log/storage.ts";
-import type { ConfState, Entry, EntryType, HardState, Snapshot } from "../log/types.ts";
+import { assert, decodeCbor, encodeCbor, type Index, type Term } from "../internal/mod.ts";
+import {
+  CompactedError,
+  type ConfState,
+  type Entry,
+  type EntryType,
+  type HardState,
+  type InitialState,
+  type LogStorage,
+  type Snapshot,
+  UnavailableError,
+} from "../log/mod.ts";
 import type { Runtime } from "./runtime.ts";
 import { QueryRunner } from "./query_runner.ts";
 import { migrate, qb, SchemaError } from "./schema.ts";
