@@ -1,31 +1,24 @@
-// The HTTP+JSON surface as one pure fetch function over ApiDeps. In front of every route it does
-// what etcd's outer layers do: Go's request-path checks (bad escape -> 400, non-canonical path ->
-// 301), etcd's CORS handler (headers on every response, OPTIONS -> 200). /v2/keys is served by a
-// hand-written fast path (URL parsed once, no hono body parsing); every other route goes through
-// a hono app. Must not open sockets, do I/O, or read a clock other than deps.clock.
+// The HTTP+JSON surface as one pure fetch function, composed of protocols (etcd_v2/, cluster/),
+// each over the narrow deps it declares. In front of every route it does what etcd's outer layers
+// do: Go's request-path checks (bad escape -> 400, non-canonical path -> 301), etcd's CORS handler
+// (headers on every response, OPTIONS -> 200). Then a protocol's raw fast path (/v2/keys) or the
+// hono app that mounts every protocol's routes. Must not open sockets, do I/O, or read a clock;
+// must not know a protocol's routes (each declares its own).
 
 import { Hono } from "hono";
-import type { ApiDeps } from "./deps.ts";
-import type { KvResult, KvState } from "../projections/mod.ts";
 import { limits as defaultLimits } from "../internal/limits.ts";
-import { WatchHub } from "./watch_hub.ts";
-import { StoreStatsCounter } from "./stats.ts";
-import {
-  type EtcdV2Context,
-  isStreamResponse,
-  serveHealth,
-  serveKeys,
-  serveMachines,
-  serveMembers,
-  serveStatsLeader,
-  serveStatsSelf,
-  serveStatsStore,
-  serveVersion,
-} from "./etcd_v2.ts";
-import { serveClusterStatus } from "./cluster.ts";
-import { baseHeaders, corsOriginFor, corsPolicy, errorResponse } from "./http.ts";
+import { type ClusterDeps, clusterProtocol } from "./cluster/mod.ts";
+import { type EtcdV2Deps, etcdV2Protocol } from "./etcd_v2/mod.ts";
+import { baseHeaders, corsOriginFor, corsPolicy, errorResponse, isStreamResponse } from "./http.ts";
 import { badRequestPathReply, notFoundReply } from "./errors.ts";
 import { cleanPath, decodePath, escapePath, mayNeedCleaning, redirectBody } from "./path_clean.ts";
+import type { FastPath, Protocol, RouteEnv } from "./protocol.ts";
+
+/** What each protocol needs from the daemon, by protocol: node/ passes its Node for each. */
+export interface ProtocolDeps {
+  readonly etcdV2: EtcdV2Deps;
+  readonly cluster: ClusterDeps;
+}
 
 export interface ApiOptions {
   /** etcd's --cors list; default ["*"]. */
@@ -43,17 +36,8 @@ export interface Api {
    * req.url, whose WHATWG parse resolves "." and ".." segments that Go would redirect.
    */
   fetch(req: Request, rawTarget?: string): Response | Promise<Response>;
-  /** The watch hub (the daemon does not need it; tests and /v2/stats/store read its count). */
-  readonly hub: WatchHub;
-  readonly stats: StoreStatsCounter;
   /** True for a response whose body is a stream that may last (watches, chunked listings). */
   isStream(res: Response): boolean;
-}
-
-/** What hono handlers get besides the request: computed once in fetch(). */
-interface Env {
-  origin: string | null;
-  path: string;
 }
 
 const CONNECTION_CLOSE: Readonly<Record<string, string>> = { connection: "close" };
@@ -78,39 +62,22 @@ function percentEncodeBytes(target: string): string {
   return out;
 }
 
-export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
-  const hub = new WatchHub();
-  const stats = new StoreStatsCounter();
-  deps.subscribe("kv", {
-    onResult(result: KvResult): void {
-      if (result.type === "expire") stats.recordExpired(result.events.length);
-      hub.onKvResult(result);
-    },
-    onRestore(state: KvState): void {
-      hub.onKvRestore(state);
-    },
-  });
-  const ctx: EtcdV2Context = {
-    deps,
-    hub,
-    stats,
-    watcherEventsBufferMax: opts.watcherEventsBufferMax ?? defaultLimits.watcherEventsBufferMax,
-    requestBodyBytesMax: opts.requestBodyBytesMax ?? defaultLimits.requestBodyBytesMax,
-    keyBytesMax: opts.keyBytesMax ?? defaultLimits.keyBytesMax,
-  };
+export function createApi(deps: ProtocolDeps, opts: ApiOptions = {}): Api {
+  const protocols: Protocol[] = [
+    etcdV2Protocol(deps.etcdV2, {
+      watcherEventsBufferMax: opts.watcherEventsBufferMax ?? defaultLimits.watcherEventsBufferMax,
+      requestBodyBytesMax: opts.requestBodyBytesMax ?? defaultLimits.requestBodyBytesMax,
+      keyBytesMax: opts.keyBytesMax ?? defaultLimits.keyBytesMax,
+    }),
+    clusterProtocol(deps.cluster),
+  ];
   const cors = corsPolicy(opts.corsOrigins);
-
-  const app = new Hono<{ Bindings: Env }>({ strict: true });
-  const members = (c: { req: { raw: Request }; env: Env }) => serveMembers(ctx, c.req.raw, c.env.origin, c.env.path);
-  app.all("/v2/members", members);
-  app.all("/v2/members/*", members);
-  app.all("/v2/machines", (c) => serveMachines(ctx, c.req.raw, c.env.origin));
-  app.all("/v2/stats/self", (c) => serveStatsSelf(ctx, c.req.raw, c.env.origin));
-  app.all("/v2/stats/leader", (c) => serveStatsLeader(ctx, c.req.raw, c.env.origin));
-  app.all("/v2/stats/store", (c) => serveStatsStore(ctx, c.req.raw, c.env.origin));
-  app.all("/version", (c) => serveVersion(ctx, c.req.raw, c.env.origin));
-  app.all("/health", (c) => serveHealth(ctx, c.req.raw, c.env.origin));
-  app.all("/v1/cluster/status", (c) => serveClusterStatus(deps, c.req.raw, c.env.origin));
+  const fastPaths: FastPath[] = [];
+  const app = new Hono<{ Bindings: RouteEnv }>({ strict: true });
+  for (const p of protocols) {
+    if (p.fastPath !== undefined) fastPaths.push(p.fastPath);
+    app.route("/", p.routes);
+  }
   app.notFound((c) => errorResponse(c.env.origin, notFoundReply(), c.req.method === "HEAD"));
   // A thrown error is a bug (operating errors are replies): let it reach the runtime, never a 500 body.
   app.onError((err) => {
@@ -170,8 +137,12 @@ export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
       }
     }
 
-    if (path.startsWith("/v2/keys") && (path.length === 8 || path.charCodeAt(8) === 0x2f)) {
-      return serveKeys(ctx, req, origin, path.slice(8), rawQuery);
+    for (let i = 0; i < fastPaths.length; i++) {
+      const f = fastPaths[i];
+      const n = f.prefix.length;
+      if (path.startsWith(f.prefix) && (path.length === n || path.charCodeAt(n) === 0x2f)) {
+        return f.serve(req, origin, path.slice(n), rawQuery);
+      }
     }
     // Hono routes on its own parse of the URL; hand it the canonical escaping of the decoded
     // path so "%2F" and friends route as Go's ServeMux would.
@@ -184,5 +155,5 @@ export function createApi(deps: ApiDeps, opts: ApiOptions = {}): Api {
     return app.fetch(routed, { origin, path });
   }
 
-  return { fetch, hub, stats, isStream: isStreamResponse };
+  return { fetch, isStream: isStreamResponse };
 }

@@ -1,10 +1,11 @@
-// What the HTTP API needs from the daemon, defined by its consumer (api/). node/ implements it
-// with the real Raft node; tests implement it with an in-memory twin (tests/api/fake_deps.ts).
-// Must not import node/: the api is a pure fetch function over these interfaces.
+// The vocabulary every protocol's deps share with the daemon: the operating errors it rejects
+// with (NodeError, whose codes errors.ts maps to HTTP), a member as the api shows it, the Raft
+// position that fills per-reply headers, and the full status for the stats routes. Each protocol
+// declares the narrow interface it needs in its own deps.ts (etcd_v2/deps.ts, cluster/deps.ts)
+// from these; node/ satisfies them structurally. Must not import node/ and must not declare one
+// interface for every protocol.
 
-import type { Clock } from "../internal/clock.ts";
 import type { Index, NodeId, Term } from "../internal/brand.ts";
-import type { Command, ProjectionName, ResultFor, StateOf, Subscriber } from "../projections/mod.ts";
 
 export interface MemberInfo {
   readonly id: NodeId;
@@ -13,6 +14,14 @@ export interface MemberInfo {
   readonly clientURLs: readonly string[];
 }
 
+/** Where this member's Raft log stands: cheap to read, for headers on every reply. */
+export interface RaftPosition {
+  readonly term: Term;
+  readonly commitIndex: Index;
+  readonly appliedIndex: Index;
+}
+
+/** Everything the stats routes show; may be costly (the leader builds every follower's progress). */
 export interface RaftStatus {
   readonly id: NodeId;
   readonly name: string;
@@ -38,24 +47,11 @@ export interface RaftStatus {
   readonly peer?: Readonly<Record<string, number>>;
 }
 
-/** Per-operation success/failure counters, as etcd's /v2/stats/store reports them (kept by api/). */
-export interface StoreStats {
-  getsSuccess: number;
-  getsFail: number;
-  setsSuccess: number;
-  setsFail: number;
-  deleteSuccess: number;
-  deleteFail: number;
-  updateSuccess: number;
-  updateFail: number;
-  createSuccess: number;
-  createFail: number;
-  compareAndSwapSuccess: number;
-  compareAndSwapFail: number;
-  compareAndDeleteSuccess: number;
-  compareAndDeleteFail: number;
-  expireCount: number;
-  watchers: number;
+/** What the leader knows of one follower, as etcd's /v2/stats/leader reports it (times in ms). */
+export interface FollowerStats {
+  readonly id: NodeId;
+  readonly latency: { current: number; average: number; standardDeviation: number; minimum: number; maximum: number };
+  readonly counts: { fail: number; success: number };
 }
 
 /** Operating errors from the node, each with a stable code that errors.ts maps to HTTP. */
@@ -77,34 +73,4 @@ export class NodeError extends Error {
     super(message);
     this.code = code;
   }
-}
-
-/** What the leader knows of one follower, as etcd's /v2/stats/leader reports it (times in ms). */
-export interface FollowerStats {
-  readonly id: NodeId;
-  readonly latency: { current: number; average: number; standardDeviation: number; minimum: number; maximum: number };
-  readonly counts: { fail: number; success: number };
-}
-
-export interface ApiDeps {
-  readonly clock: Clock;
-  readonly valueBytesMax: number;
-  /** A projection's live state, read directly (a serializable, member-local read). */
-  state<N extends ProjectionName>(name: N): StateOf<N>;
-  /** Propose a command; resolves with its result once durable, committed and applied here. Rejects with NodeError. */
-  propose<C extends Command>(command: C): Promise<ResultFor<C>>;
-  /** Resolves once this member has applied everything committed when it was called (a read index round). Rejects with NodeError. */
-  linearizableRead(): Promise<void>;
-  status(): RaftStatus;
-  members(): readonly MemberInfo[];
-  /** Adds a member with these peer URLs through the log; resolves with it once applied here. Rejects with NodeError. */
-  addMember(peerURLs: readonly string[]): Promise<MemberInfo>;
-  /** Removes a member through the log; resolves once applied here. Rejects with NodeError. */
-  removeMember(id: NodeId): Promise<void>;
-  /** Changes a member's peer URLs through the log; resolves once applied here. Rejects with NodeError. */
-  updateMember(id: NodeId, peerURLs: readonly string[]): Promise<void>;
-  /** Per follower, on the leader only (empty elsewhere). */
-  followerStats(): readonly FollowerStats[];
-  /** Register for a projection's applied results and restores (the api's watch hub, for kv). */
-  subscribe<N extends ProjectionName>(name: N, subscriber: Subscriber<N>): void;
 }

@@ -3,12 +3,12 @@
 // (codes and messages from projections/kv_errors.ts); members/stats errors are {"message"};
 // routing errors are Go net/http's plain text. Node failures (NodeError) become etcd's 300
 // "Raft Internal Error" with a cause worded like etcd's Go error text.
-// Must not build headers (app.ts and etcd_v2.ts do) and must not catch broken invariants.
+// Must not build headers (http.ts and the protocols do) and must not catch broken invariants.
 
 import { NodeError, type NodeErrorCode } from "./deps.ts";
 import { Ecode, kvErrorHttpStatus, kvErrorMessages } from "../projections/mod.ts";
 import type { KvError } from "../projections/mod.ts";
-import { etcdErrorJson, messageJson, stripKeysPrefix } from "./json.ts";
+import { etcdErrorJson, messageJson, stripKeysPrefix } from "./etcd_v2/json.ts";
 
 /** An error answer: status, body, and (for keys errors) the X-Etcd-Index it carries. */
 export interface ErrorReply {

@@ -1,6 +1,7 @@
 // Small response builders shared by the api's handlers: etcd's CORS headers (on every response,
 // as etcd's outer CORS handler adds them), plain-text and JSON replies, error replies from the
-// errors.ts table, and HEAD (headers of the GET, no body). Must not route or know any protocol.
+// errors.ts table, HEAD (headers of the GET, no body), and 200s whose body is a stream that may
+// last (the runtime keeps those out of its idle timeout). Must not route or know any protocol.
 
 import type { ErrorReply } from "./errors.ts";
 
@@ -74,4 +75,21 @@ export function errorResponse(
   if (e.nosniff === true) h["x-content-type-options"] = "nosniff";
   if (extra !== undefined) Object.assign(h, extra);
   return reply(e.status, h, e.body, head);
+}
+
+const streams = new WeakSet<Response>();
+
+/** A 200 whose body is a stream that may last (a watch, a chunked listing); see isStreamResponse. */
+export function streamResponse(body: ReadableStream<Uint8Array>, headers: Record<string, string>): Response {
+  const res = new Response(body, { status: 200, headers });
+  streams.add(res);
+  return res;
+}
+
+/**
+ * Whether `res` came from streamResponse: the runtime keeps such a connection out of its idle
+ * timeout until the body has been written (a watch may wait minutes without a byte).
+ */
+export function isStreamResponse(res: Response): boolean {
+  return streams.has(res);
 }

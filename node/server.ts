@@ -85,7 +85,7 @@ export async function startMember(config: Config, runtime: Runtime, logger: Logg
     onFatal: (e) => void stopAll(e),
     onRemoved: () => void stopAll(),
   });
-  const api = createApi(node, {});
+  const api = createApi({ etcdV2: node, cluster: node }, {});
   const guard = clientGuard(config);
   try {
     // Peers first: the other members may be waiting for this one to elect a leader.

@@ -3,9 +3,10 @@
 // JSON object, plus on the leader every member's replication progress and the peer port's abuse
 // counters, for operators and the bench. Must not do I/O: it only renders deps.status().
 
-import type { ApiDeps, MemberInfo, RaftStatus } from "./deps.ts";
-import { errorResponse, baseHeaders, reply } from "./http.ts";
-import { methodNotAllowedReply } from "./errors.ts";
+import type { MemberInfo, RaftStatus } from "../deps.ts";
+import type { ClusterDeps } from "./deps.ts";
+import { errorResponse, baseHeaders, reply } from "../http.ts";
+import { methodNotAllowedReply } from "../errors.ts";
 
 /** The JSON shape of /v1/cluster/status (stable field names; numbers are plain JSON numbers). */
 export interface ClusterStatusJson {
@@ -53,7 +54,7 @@ export function clusterStatusJson(st: RaftStatus, members: readonly MemberInfo[]
 }
 
 /** GET (or HEAD) /v1/cluster/status. */
-export function serveClusterStatus(deps: ApiDeps, req: Request, origin: string | null): Response {
+export function serveClusterStatus(deps: ClusterDeps, req: Request, origin: string | null): Response {
   const head = req.method === "HEAD";
   if (req.method !== "GET" && !head) return errorResponse(origin, methodNotAllowedReply(), false, { allow: "GET,HEAD" });
   const h = baseHeaders(origin);

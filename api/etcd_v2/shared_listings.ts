@@ -5,7 +5,7 @@
 // Listings holding a TTL are never kept (their ttl fields change with the time of the read).
 // Must not do I/O or read a clock; must not decide what is large (etcd_v2.ts does).
 
-import { kvChangedSince, type KvState } from "../projections/mod.ts";
+import { kvChangedSince, type KvState } from "../../projections/mod.ts";
 
 export interface SharedListing {
   readonly chunks: readonly Uint8Array[];

@@ -4,8 +4,27 @@
 // Counts this member's client operations only (etcd's also count internal writes).
 // Must not do I/O; must not decide what an operation is beyond reading the command.
 
-import type { StoreStats } from "./deps.ts";
-import type { KvCommand } from "../projections/mod.ts";
+import type { KvCommand } from "../../projections/mod.ts";
+
+/** Per-operation success/failure counters, as etcd's /v2/stats/store reports them. */
+export interface StoreStats {
+  getsSuccess: number;
+  getsFail: number;
+  setsSuccess: number;
+  setsFail: number;
+  deleteSuccess: number;
+  deleteFail: number;
+  updateSuccess: number;
+  updateFail: number;
+  createSuccess: number;
+  createFail: number;
+  compareAndSwapSuccess: number;
+  compareAndSwapFail: number;
+  compareAndDeleteSuccess: number;
+  compareAndDeleteFail: number;
+  expireCount: number;
+  watchers: number;
+}
 
 export type StoreOp = "gets" | "sets" | "delete" | "update" | "create" | "compareAndSwap" | "compareAndDelete";
 

@@ -1,12 +1,12 @@
 // The live side of etcd v2 watches (etcd's watcherHub): watchers registered by path in a trie,
-// notified from each applied kv result with etcd 3.4's exact matching rules (§6 of etcd-v2.md).
+// notified from each applied kv result with etcd 3.4's exact matching rules.
 // Pure: no timers, no I/O; `deliver` is called synchronously and the HTTP layer does the writing.
 // Must not mutate the kv state, and must not buffer events (api/ bounds each stream's buffer).
 
-import type { KvError, KvEvent, KvResult, KvState, KvSubtree } from "../projections/mod.ts";
-import { kvScanHistory } from "../projections/mod.ts";
-import { Ecode, kvError } from "../projections/mod.ts";
-import { limits } from "../internal/limits.ts";
+import type { KvError, KvEvent, KvResult, KvState, KvSubtree } from "../../projections/mod.ts";
+import { kvScanHistory } from "../../projections/mod.ts";
+import { Ecode, kvError } from "../../projections/mod.ts";
+import { limits } from "../../internal/limits.ts";
 
 export interface WatchHandle {
   cancel(): void;

@@ -4,8 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { BASE, CORS, setup } from "./helpers.ts";
-import { createApi } from "../../api/mod.ts";
-import { createFakeDeps, MEMBER } from "./fake_deps.ts";
+import { createFakeApi, createFakeDeps, MEMBER } from "./fake_deps.ts";
 
 const s = suite("api/app");
 const TEXT = "text/plain; charset=utf-8";
@@ -122,7 +121,7 @@ s("fetch() routes escaped paths by their decoded form", async () => {
 });
 
 s("fetch() with a restricted CORS list echoes an allowed Origin and omits the headers otherwise", async () => {
-  const api = createApi(createFakeDeps(), { corsOrigins: ["http://ok.example"] });
+  const api = createFakeApi(createFakeDeps(), { corsOrigins: ["http://ok.example"] });
   let res = await api.fetch(new Request(BASE + "/version", { headers: { origin: "http://ok.example" } }));
   assert.is(res.headers.get("access-control-allow-origin"), "http://ok.example");
   res = await api.fetch(new Request(BASE + "/version", { headers: { origin: "http://evil.example" } }));
@@ -281,7 +280,7 @@ s("/v1/cluster/status reports the member's raft view", async () => {
 
 s("fetch() lets a broken invariant through instead of answering it", async () => {
   const deps = createFakeDeps();
-  const api = createApi(deps);
+  const api = createFakeApi(deps);
   deps.status = () => {
     throw new Error("boom");
   };

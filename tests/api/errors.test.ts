@@ -2,7 +2,7 @@
 // failures as 300 Raft Internal Error, and that a non-NodeError is never turned into a reply.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { NodeError, type NodeErrorCode } from "../../api/deps.ts";
+import { NodeError, type NodeErrorCode } from "../../api/mod.ts";
 import { kvErrorReply, memberFailureReply, nodeFailureReply, requestErrorReply, valueTooLargeReply } from "../../api/errors.ts";
 
 const s = suite("api/errors");

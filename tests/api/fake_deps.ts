@@ -1,12 +1,23 @@
-// The in-memory twin of the daemon for api tests: propose() applies the command at once to a
+// The in-memory twin of the daemon for api tests, as each protocol's narrow deps see it
+// (EtcdV2Deps, ClusterDeps; createApi gets it for both): propose() applies the command at once to a
 // KvState with kvProjection.apply (entry time from an injected fixed clock), bumps a raft index,
 // notifies subscribers and resolves with the result (the command round-trips through the log's
-// entry codec first, as in the daemon); linearizableRead() resolves; status and
+// entry codec first, as in the daemon); linearizableRead() resolves; raftPosition, status and
 // members are constants matching the etcd-v2.md captures (cluster 48276a8f75b6a87, member
 // 2e1259d415f2a040). Failures can be injected. Must not open sockets or read the real clock.
 
-import type { ApiDeps, MemberInfo, RaftStatus } from "../../api/deps.ts";
-import { NodeError, type NodeErrorCode } from "../../api/deps.ts";
+import {
+  type Api,
+  type ClusterDeps,
+  createApi,
+  type ApiOptions,
+  type EtcdV2Deps,
+  type MemberInfo,
+  NodeError,
+  type NodeErrorCode,
+  type RaftPosition,
+  type RaftStatus,
+} from "../../api/mod.ts";
 import { fixedClock } from "../../internal/clock.ts";
 import {
   type Command,
@@ -17,9 +28,6 @@ import {
   kvProjection,
   type KvResult,
   type KvState,
-  type ProjectionName,
-  type ResultFor,
-  type StateOf,
   type Subscriber,
 } from "../../projections/mod.ts";
 
@@ -35,7 +43,7 @@ export const MEMBER: MemberInfo = {
   clientURLs: ["http://127.0.0.1:23790"],
 };
 
-export interface FakeDeps extends ApiDeps {
+export interface FakeDeps extends EtcdV2Deps, ClusterDeps {
   readonly clock: ReturnType<typeof fixedClock>;
   readonly kv: KvState;
   /** The raft index of the last applied entry (bootstrap entries included). */
@@ -48,8 +56,10 @@ export interface FakeDeps extends ApiDeps {
   failNextPropose?: NodeErrorCode;
   /** Every linearizableRead() rejects with this code while set. */
   failReads?: NodeErrorCode;
+  /** How many times status() was called (a reply's headers must come from raftPosition()). */
+  statusCalls: number;
   /** Commands proposed through the api, in order. */
-  readonly proposed: Command[];
+  readonly proposed: KvCommand[];
   readonly sinks: Subscriber<"kv">[];
   /** Applies a command as the daemon would (used for internal writes such as kv/expire). */
   apply(command: Command): KvResult;
@@ -68,12 +78,10 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
     leader: MEMBER_ID,
     stateName: "StateLeader",
     membersList: [MEMBER],
+    statusCalls: 0,
     proposed: [],
     sinks,
-    state: <N extends ProjectionName>(name: N) => {
-      if (name !== "kv") throw new Error(`the api twin holds only the kv projection, not ${name}`);
-      return state as StateOf<N>;
-    },
+    state: (_name: "kv") => state,
     // Membership in memory, as the daemon's members projection would apply it.
     addMember(peerURLs) {
       const m: MemberInfo = { id: (0x1000 + deps.membersList.length).toString(16), name: "", peerURLs: [...peerURLs], clientURLs: [] };
@@ -95,7 +103,7 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
       for (const s of sinks) s.onResult(result);
       return result;
     },
-    propose<C extends Command>(command: C): Promise<ResultFor<C>> {
+    propose(command: KvCommand): Promise<KvResult> {
       if (deps.failNextPropose !== undefined) {
         const code = deps.failNextPropose;
         deps.failNextPropose = undefined;
@@ -105,13 +113,17 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
       // The daemon applies what it decodes from the log entry, so the command goes through the
       // real entry codec here too: a representation CBOR cannot carry fails in api tests.
       const entry = encodeEntry({ timeMs: clock.nowMs(), proposer: MEMBER_ID, requestId: 1, command });
-      return Promise.resolve(deps.apply(decodeEntry(entry, deps.raftIndex + 1).command) as ResultFor<C>);
+      return Promise.resolve(deps.apply(decodeEntry(entry, deps.raftIndex + 1).command));
     },
     linearizableRead(): Promise<void> {
       if (deps.failReads !== undefined) return Promise.reject(new NodeError(deps.failReads, deps.failReads));
       return Promise.resolve();
     },
+    raftPosition(): RaftPosition {
+      return { term: deps.term, commitIndex: deps.raftIndex, appliedIndex: deps.raftIndex };
+    },
     status(): RaftStatus {
+      deps.statusCalls++;
       return {
         id: MEMBER_ID,
         name: "n1",
@@ -132,11 +144,16 @@ export function createFakeDeps(opts: { nowMs?: number; valueBytesMax?: number } 
       };
     },
     members: () => deps.membersList,
-    subscribe<N extends ProjectionName>(name: N, sub: Subscriber<N>): void {
-      if (name === "kv") sinks.push(sub as unknown as Subscriber<"kv">);
+    subscribe(_name: "kv", sub: Subscriber<"kv">): void {
+      sinks.push(sub);
     },
   };
   // etcd's three internal writes (member, attributes, cluster version): the first user write is index 4.
   for (const c of kvBootstrapCommands(MEMBER_ID, "n1", [...MEMBER.peerURLs], [...MEMBER.clientURLs])) deps.apply(c);
   return deps;
+}
+
+/** The api over one twin, passed for every protocol (as node/server.ts passes the Node). */
+export function createFakeApi(deps: FakeDeps, opts: ApiOptions = {}): Api {
+  return createApi({ etcdV2: deps, cluster: deps }, opts);
 }

@@ -2,8 +2,8 @@
 // data, and a way to move the etcd index to where a captured example starts.
 // Must not hold assertions about behaviour (the *.test.ts files do).
 
-import { type Api, createApi, type ApiOptions } from "../../api/mod.ts";
-import { createFakeDeps, type FakeDeps } from "./fake_deps.ts";
+import type { Api, ApiOptions } from "../../api/mod.ts";
+import { createFakeApi, createFakeDeps, type FakeDeps } from "./fake_deps.ts";
 
 export const BASE = "http://127.0.0.1:23790";
 export const FORM = "application/x-www-form-urlencoded";
@@ -24,13 +24,15 @@ export interface Setup {
   deps: FakeDeps;
   api: Api;
   req(method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, contentType?: string | null): Promise<Reply>;
+  /** The live watchers, as /v2/stats/store reports them. */
+  watchers(): Promise<number>;
   /** Internal writes (under /0) until the next write takes `index`. */
   advanceTo(index: number): void;
 }
 
 export function setup(opts: { deps?: FakeDeps; api?: ApiOptions; valueBytesMax?: number } = {}): Setup {
   const deps = opts.deps ?? createFakeDeps({ valueBytesMax: opts.valueBytesMax });
-  const api = createApi(deps, opts.api ?? {});
+  const api = createFakeApi(deps, opts.api ?? {});
   return {
     deps,
     api,
@@ -39,6 +41,10 @@ export function setup(opts: { deps?: FakeDeps; api?: ApiOptions; valueBytesMax?:
       if (body !== undefined && contentType !== null) headers["content-type"] = contentType;
       const res = await api.fetch(new Request(BASE + path, { method, body, headers }));
       return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+    },
+    watchers: async () => {
+      const res = await api.fetch(new Request(BASE + "/v2/stats/store"));
+      return (JSON.parse(await res.text()) as { watchers: number }).watchers;
     },
     advanceTo(index: number) {
       while (deps.kv.index < index - 1) {

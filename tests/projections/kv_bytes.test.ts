@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import * as fc from "fast-check";
 import { compareBytes, KV_BYTE_ESCAPE, kvEscapedByte, kvEscapeText, kvStringToBytes } from "../../projections/mod.ts";
 import { compareUtf8 } from "../../projections/kv/_tree.ts";
-import { goUtf8Decode } from "../../api/json.ts";
+import { goUtf8Decode } from "../../api/go_utf8.ts";
 import { decodeEnvelope, encodeEnvelope } from "../../projections/mod.ts";
 
 const s = suite("projections/kv_bytes");

@@ -9,8 +9,8 @@ import type { KvCommand } from "../../projections/mod.ts";
 import { kvGet, kvGetInto, kvNodeCount, kvProjection, type KvResult, type KvState } from "../../projections/mod.ts";
 import { createStates } from "../../projections/mod.ts";
 import { decodeSnapshot, encodeSnapshot } from "../../projections/mod.ts";
-import { eventJson, kvListingJson } from "../../api/json.ts";
-import { WatchHub } from "../../api/watch_hub.ts";
+import { eventJson, kvListingJson } from "../../api/etcd_v2/json.ts";
+import { WatchHub } from "../../api/etcd_v2/watch_hub.ts";
 import type { EpochMs, Index, Term } from "../../internal/brand.ts";
 import { T0 } from "./_kv_given.ts";
 

@@ -3,7 +3,7 @@
 // client goes away. The hub's own matching rules are tested in watch_hub.test.ts.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { BASE, okHeaders, setup } from "./helpers.ts";
+import { BASE, okHeaders, setup } from "../helpers.ts";
 
 const s = suite("api/etcd_v2 watch");
 const dec = new TextDecoder();
@@ -20,10 +20,10 @@ s("serveWatch() answers 200 at once with the registration index, then writes the
   const res = await t.api.fetch(new Request(BASE + "/v2/keys/w1?wait=true"));
   assert.is(res.status, 200);
   assert.equal(Object.fromEntries(res.headers), okHeaders(43, 96));
-  assert.is(t.api.hub.count, 1);
+  assert.is(await t.watchers(), 1);
   await t.req("PUT", "/v2/keys/w1", "value=v1");
   assert.equal(await readAll(res), ['{"action":"set","node":{"key":"/w1","value":"v1","modifiedIndex":44,"createdIndex":44}}\n']);
-  assert.is(t.api.hub.count, 0);
+  assert.is(await t.watchers(), 0);
 });
 
 s("serveWatch() with a waitIndex in the history returns that event at once, X-Etcd-Index = current", async () => {
@@ -34,7 +34,7 @@ s("serveWatch() with a waitIndex in the history returns that event at once, X-Et
   assert.is(res.status, 200);
   assert.is(res.headers.get("x-etcd-index"), "5");
   assert.equal(await readAll(res), ['{"action":"set","node":{"key":"/h","value":"1","modifiedIndex":4,"createdIndex":4}}\n']);
-  assert.is(t.api.hub.count, 0);
+  assert.is(await t.watchers(), 0);
 });
 
 s("serveWatch() with a waitIndex beyond the newest event skips earlier live events", async () => {
@@ -77,9 +77,9 @@ s("serveWatch() stream=true writes one line per event and skips refreshes", asyn
   assert.match(got[1], /"modifiedIndex":5/);
   assert.match(got[2], /^\{"action":"set","node":\{"key":"\/st","value":"3","modifiedIndex":7/);
   assert.ok(got.every((l) => l.endsWith("}\n")));
-  assert.is(t.api.hub.count, 1);
+  assert.is(await t.watchers(), 1);
   ac.abort();
-  assert.is(t.api.hub.count, 0);
+  assert.is(await t.watchers(), 0);
   assert.ok((await reader.read()).done);
 });
 
@@ -87,7 +87,7 @@ s("serveWatch() closes a stream whose unread events exceed watcherEventsBufferMa
   const t = setup({ api: { watcherEventsBufferMax: 2 } });
   const res = await t.api.fetch(new Request(BASE + "/v2/keys/b?wait=true&stream=true"));
   for (let i = 0; i < 5; i++) await t.req("PUT", "/v2/keys/b", "value=" + i);
-  assert.is(t.api.hub.count, 0);
+  assert.is(await t.watchers(), 0);
   const lines = await readAll(res);
   assert.is(lines.length, 2);
   assert.match(lines[0], /"value":"0"/);
@@ -98,15 +98,15 @@ s("serveWatch() cancels the hub watcher when the client goes away (signal or bod
   const t = setup();
   const ac = new AbortController();
   const res = await t.api.fetch(new Request(BASE + "/v2/keys/gone?wait=true", { signal: ac.signal }));
-  assert.is(t.api.hub.count, 1);
+  assert.is(await t.watchers(), 1);
   ac.abort();
-  assert.is(t.api.hub.count, 0);
+  assert.is(await t.watchers(), 0);
   assert.equal(await readAll(res), []);
 
   const res2 = await t.api.fetch(new Request(BASE + "/v2/keys/gone?wait=true"));
-  assert.is(t.api.hub.count, 1);
+  assert.is(await t.watchers(), 1);
   await res2.body!.cancel();
-  assert.is(t.api.hub.count, 0);
+  assert.is(await t.watchers(), 0);
   await t.req("PUT", "/v2/keys/gone", "value=1"); // nobody left to notify; must not throw
 });
 
@@ -118,7 +118,7 @@ s("serveWatch() stream=true from a history hit sends that one event and then sta
   const reader = res.body!.getReader();
   assert.match(dec.decode((await reader.read()).value), /"modifiedIndex":4/);
   await t.req("PUT", "/v2/keys/hs", "value=2");
-  assert.is(t.api.hub.count, 0);
+  assert.is(await t.watchers(), 0);
   ac.abort();
   assert.ok((await reader.read()).done);
 });

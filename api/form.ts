@@ -7,7 +7,7 @@
 // one U+FFFD per byte, as Go's JSON encoder would later show it.
 // Must not read the request itself (app code passes bytes in) and must not know etcd semantics.
 
-import { goUtf8Decode } from "./json.ts";
+import { goUtf8Decode } from "./go_utf8.ts";
 
 /** First value of each name, and which names were present at all. */
 export type Form = Map<string, string>;

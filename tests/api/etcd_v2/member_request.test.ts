@@ -1,12 +1,12 @@
-// Unit tests for api/member_request.ts and api/go_json_check.ts: POST /v2/members bodies and the
+// Unit tests for api/etcd_v2/member_request.ts and go_json_check.ts: POST /v2/members bodies and the
 // exact 400 messages a real etcd 3.4.23 gave for each (probed with its peer URL
 // http://127.0.0.1:21002 registered, which gave 409 where noted), then the handler's order:
 // 415, 400, 409, and only then our 500.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { parseMemberCreateRequest } from "../../api/member_request.ts";
-import { goJsonSyntaxError, goQuoteChar } from "../../api/go_json_check.ts";
-import { setup } from "./helpers.ts";
+import { parseMemberCreateRequest } from "../../../api/etcd_v2/member_request.ts";
+import { goJsonSyntaxError, goQuoteChar } from "../../../api/etcd_v2/go_json_check.ts";
+import { setup } from "../helpers.ts";
 
 const s = suite("api/member_request");
 const enc = (x: string) => Uint8Array.from(x, (c) => c.charCodeAt(0)); // one byte per char

@@ -4,9 +4,9 @@
 // deleted directory gets nothing).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { WatchHub } from "../../api/watch_hub.ts";
-import type { KvEvent, KvResult } from "../../projections/mod.ts";
-import { capture, Given, internal, T0, wire } from "../projections/_kv_given.ts";
+import { WatchHub } from "../../../api/etcd_v2/watch_hub.ts";
+import type { KvEvent, KvResult } from "../../../projections/mod.ts";
+import { capture, Given, internal, T0, wire } from "../../projections/_kv_given.ts";
 
 const s = suite("api/watch_hub");
 

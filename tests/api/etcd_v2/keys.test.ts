@@ -3,7 +3,7 @@
 // Uses app.fetch with fake deps; the etcd index is moved to each capture's starting index.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { CORS, errHeaders, FORM, okHeaders, setup } from "./helpers.ts";
+import { CORS, errHeaders, FORM, okHeaders, setup } from "../helpers.ts";
 
 const s = suite("api/etcd_v2 keys");
 
@@ -473,6 +473,20 @@ s("serveKeys() stats count gets, sets and failures", async () => {
   const r = await t.req("GET", "/v2/stats/store");
   assert.is(r.body, '{"getsSuccess":1,"getsFail":1,"setsSuccess":1,"setsFail":0,"deleteSuccess":0,"deleteFail":0,"updateSuccess":0,"updateFail":0,"createSuccess":0,"createFail":1,"compareAndSwapSuccess":1,"compareAndSwapFail":0,"compareAndDeleteSuccess":0,"compareAndDeleteFail":1,"expireCount":0,"watchers":0}');
   assert.equal(r.headers, { ...CORS, "content-type": "application/json" });
+});
+
+s("keys replies take X-Raft-* from raftPosition() and never call status() (the leader's progress map)", async () => {
+  const t = setup();
+  const before = t.deps.statusCalls;
+  assert.is((await t.req("PUT", "/v2/keys/a", "value=1")).status, 201);
+  assert.is((await t.req("POST", "/v2/keys/q", "value=1")).status, 201);
+  const get = await t.req("GET", "/v2/keys/a");
+  assert.is(get.headers["x-raft-index"], String(t.deps.raftIndex));
+  assert.is((await t.req("GET", "/v2/keys/missing")).status, 404);
+  assert.is((await t.req("PUT", "/v2/keys/a?prevValue=2", "value=3")).status, 412);
+  assert.is((await t.req("DELETE", "/v2/keys/a")).status, 200);
+  assert.is((await t.req("GET", "/v2/members")).status, 200);
+  assert.is(t.deps.statusCalls, before);
 });
 
 s.run();

@@ -1,4 +1,4 @@
-// Unit tests for api/json.ts: Go encoding/json string escaping, byte-wise UTF-8 decoding,
+// Unit tests for api/etcd_v2/json.ts and api/go_utf8.ts: Go encoding/json string escaping, byte-wise UTF-8 decoding,
 // RFC3339Nano, Go durations, and the v2 node/event/error encoders in etcd's field order.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -7,13 +7,13 @@ import {
   etcdErrorJson,
   goDurationFromMs,
   goJsonString,
-  goUtf8Decode,
   messageJson,
   nodeJson,
   rfc3339NanoFromMs,
   utf8ByteLength,
-} from "../../api/json.ts";
-import type { KvNode } from "../../projections/mod.ts";
+} from "../../../api/etcd_v2/json.ts";
+import { goUtf8Decode } from "../../../api/go_utf8.ts";
+import type { KvNode } from "../../../projections/mod.ts";
 
 const s = suite("api/json");
 

@@ -5,11 +5,11 @@
 // limits.keyDepthMax is refused with 400 errorCode 210.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { kvGet } from "../../projections/mod.ts";
-import { eventJson } from "../../api/json.ts";
-import { SharedListings } from "../../api/shared_listings.ts";
-import { limits } from "../../internal/limits.ts";
-import { setup } from "./helpers.ts";
+import { kvGet } from "../../../projections/mod.ts";
+import { eventJson } from "../../../api/etcd_v2/json.ts";
+import { SharedListings } from "../../../api/etcd_v2/shared_listings.ts";
+import { limits } from "../../../internal/limits.ts";
+import { setup } from "../helpers.ts";
 
 const s = suite("api/big listings");
 
@@ -62,7 +62,7 @@ s("a shared encoding is used only while nothing under the node changed", async (
   const after = await get();
   assert.ok(after.includes('"key":"/big/k7","value":"changed"'));
   assert.is(after, expected(t, "/1/big", true, false));
-  t.deps.apply({ type: "kv/delete", path: "/1/big/k8" });
+  t.deps.apply({ type: "kv/delete", path: "/1/big/k8", dir: false, recursive: false });
   assert.is(await get(), expected(t, "/1/big", true, false));
   t.deps.apply({ type: "kv/set", path: "/1/big/k9", value: "t", dir: false, ttlSec: 100, refresh: false });
   assert.is(await get(), expected(t, "/1/big", true, false));
