@@ -168,13 +168,16 @@ export async function runScenario(o: ScenarioOptions, body: (ctx: Ctx) => Promis
     failed = false;
   } catch (e) {
     const err = e as Error;
-    cluster.keepOnFailure();
+    const kept = cluster.keepOnFailure();
     // Operations still in flight are recorded when they end: stop first, then save the history.
     await workload.stop().catch(() => {});
-    try {
-      writeFileSync(join(cluster.runDir, "history.json"), JSON.stringify(workload.history.map((op) => ({ ...op, return: op.return === Infinity ? null : op.return }))));
-      lines.push(`history written to ${join(cluster.runDir, "history.json")} (return null = unknown)`);
-    } catch { /* the run dir may be gone */ }
+    if (!kept) lines.push("rerun with CLUSTER_KEEP=1 to keep the run dir (data dirs, logs, history.json)");
+    else {
+      try {
+        writeFileSync(join(cluster.runDir, "history.json"), JSON.stringify(workload.history.map((op) => ({ ...op, return: op.return === Infinity ? null : op.return }))));
+        lines.push(`history written to ${join(cluster.runDir, "history.json")} (return null = unknown)`);
+      } catch { /* the run dir may be gone */ }
+    }
     err.message =
       `${o.name} (${o.impl} on ${runtimeName}) failed with seed ${o.seed}; rerun with SEED=${o.seed}\n${err.message}\n` +
       `--- schedule ---\n${lines.join("\n")}\n--- workload ---\n${workload.summary()}\n${cluster.describe()}\n${cluster.tails()}`;

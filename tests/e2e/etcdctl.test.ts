@@ -7,11 +7,10 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePorts } from "../helpers/ports.ts";
-import { type Proc, startCoreplane, startEtcd } from "../helpers/procs.ts";
+import { type Proc, startCoreplane, startEtcd, tempDir } from "../helpers/procs.ts";
 import { needTool } from "../helpers/tools.ts";
 import { type CmdResult, getKey, putKey, runCmd, sleep, startCmd, waitUntil } from "./_util.ts";
 
@@ -207,7 +206,7 @@ function mask(t: Target, o: Outcome, unordered: boolean): Outcome {
 }
 
 async function transcript(t: Target): Promise<Outcome[]> {
-  const scratch = mkdtempSync(join(tmpdir(), "coreplane-e2e-etcdctl-"));
+  const scratch = tempDir("e2e-etcdctl");
   try {
     const out: Outcome[] = [];
     for (const st of steps) out.push(mask(t, await st.run(t, scratch), st.unordered ?? false));

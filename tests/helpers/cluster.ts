@@ -5,14 +5,14 @@
 // restarts on the same data dir, and membership changes through /v2/members.
 // Every member's client, peer and proxy ports come from the OS (tests/helpers/ports.ts). Must not
 // assert anything about the cluster's behaviour: tests do. Logs of every member go to files in the
-// run's temp dir, kept when keepOnFailure() is called.
+// run's temp dir, which stop() removes (kept after a failure only with CLUSTER_KEEP=1).
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePorts } from "./ports.ts";
-import { mainCommand, repoRoot, tempDir } from "./procs.ts";
+import { keepTempDir, mainCommand, repoRoot, tempDir } from "./procs.ts";
 import { type ProxyMode, type ProxyProcess, startProxyProcess } from "./fault_proxy.ts";
 
 export type Implementation = "coreplane" | "etcd";
@@ -537,9 +537,13 @@ export class Cluster {
     return this.members.map((m) => `--- member ${m.index} (${m.state}) ${m.logFile} ---\n${this.tail(m.index, bytes)}`).join("\n");
   }
 
-  /** Keeps the run dir (data dirs and logs) when stop() runs, for a failure to be looked at. */
-  keepOnFailure(): void {
-    this.keep = true;
+  /**
+   * Marks the run as failed: with CLUSTER_KEEP=1 the run dir (data dirs and logs) survives stop() to be
+   * looked at; otherwise it goes like any other (failure messages carry the logs' tails).
+   */
+  keepOnFailure(): boolean {
+    if (process.env.CLUSTER_KEEP === "1") this.keep = true;
+    return this.keep;
   }
 
   /** Stops every member (SIGCONT first for paused ones, then SIGKILL: data is not needed) and the proxy. */
@@ -560,6 +564,7 @@ export class Cluster {
     );
     await this.proxy?.close();
     if (!this.keep) rmSync(this.runDir, { recursive: true, force: true });
+    else keepTempDir(this.runDir);
   }
 }
 

@@ -27,8 +27,22 @@ export interface Proc {
   stop(opts?: { keepData?: boolean }): Promise<void>;
 }
 
+/** Temp dirs made by tempDir() and not yet removed; whatever is left goes when the runner exits. */
+const madeDirs = new Set<string>();
+
+/**
+ * A fresh dir under the system temp dir. Tests remove theirs in a finally or an after hook; one a
+ * failing test left behind is removed when the runner exits, unless keepTempDir() was called on it.
+ */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `coreplane-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `coreplane-${prefix}-`));
+  madeDirs.add(dir);
+  return dir;
+}
+
+/** Leaves `dir` in place when the runner exits (a failed run kept on purpose to be looked at). */
+export function keepTempDir(dir: string): void {
+  madeDirs.delete(dir);
 }
 
 /** The command that runs main.ts on the current runtime. */
@@ -53,13 +67,19 @@ async function waitHealthy(url: string, child: ChildProcess, out: () => string, 
   throw new Error(`server at ${url} not healthy after ${timeoutMs} ms:\n${out()}`);
 }
 
-// Detached children outlive a runner that dies; kill every group still running when it exits.
+// Detached children outlive a runner that dies; kill every group still running when it exits,
+// then remove the temp dirs left behind.
 const live = new Set<ChildProcess>();
 process.on("exit", () => {
   for (const c of live) {
     try {
       process.kill(-c.pid!, "SIGKILL");
     } catch { /* already gone */ }
+  }
+  for (const d of madeDirs) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch { /* leave it */ }
   }
 });
 
@@ -170,11 +190,21 @@ export async function startCoreplane(o: CoreplaneOptions = {}): Promise<Proc> {
     cmd = "bash";
   }
   const flags = memberFlags(o.name ?? "n1", dataDir, client, `http://127.0.0.1:${ports.peerPort}`);
-  return startServer(cmd, [...args, "serve", ...flags, "--log-level", "warn", ...(o.extraArgs ?? [])], ports, dataDir, {
+  return removeOnFailure(o.dataDir === undefined ? dataDir : undefined, startServer(cmd, [...args, "serve", ...flags, "--log-level", "warn", ...(o.extraArgs ?? [])], ports, dataDir, {
     cwd: repoRoot,
     env: o.env,
     timeoutMs: o.timeoutMs,
-  });
+  }));
+}
+
+/** A data dir made here for a server that did not start is removed (one the caller passed is theirs). */
+async function removeOnFailure(made: string | undefined, started: Promise<Proc>): Promise<Proc> {
+  try {
+    return await started;
+  } catch (e) {
+    if (made !== undefined) rmSync(made, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** Starts a real etcd 3.4 single member with --enable-v2; resolves once /health answers 200. */
@@ -183,5 +213,5 @@ export async function startEtcd(o: { clientPort?: number; peerPort?: number; nam
   const dataDir = tempDir("etcd");
   const client = `http://127.0.0.1:${ports.clientPort}`;
   const flags = memberFlags(o.name ?? "n1", dataDir, client, `http://127.0.0.1:${ports.peerPort}`);
-  return startServer("etcd", [...flags, "--enable-v2", "--log-level", "error"], ports, dataDir, { timeoutMs: o.timeoutMs });
+  return removeOnFailure(dataDir, startServer("etcd", [...flags, "--enable-v2", "--log-level", "error"], ports, dataDir, { timeoutMs: o.timeoutMs }));
 }
