@@ -1,11 +1,11 @@
 // The offline log tools (`coreplane log dump|replay|history|export|verify|repair`) on data dirs written
 // by real `coreplane serve` processes, not by fixtures: a single member with --snapshot-count 50 after
-// 70 writes and SIGTERM (issue 7's report), a 3-member cluster that snapshots, adds a fourth member,
+// 70 writes and SIGTERM (the case issue 7 reports), a 3-member cluster that snapshots, adds a fourth member,
 // removes one and keeps writing, and the single member's dir again after a SIGKILL mid-writes and a
 // recovering restart. On every dir `log verify` must exit 0 with its snapshots matching a replay, and
 // the tools must give the values the members served before they stopped.
-// Must not build logs itself (fixtures write logs the way replay reads them, which is how the issue's
-// defect went unseen), must not assert durations, and takes every port from the OS.
+// Must not build logs itself: a fixture writes a log the way replay reads one, so it cannot show the
+// live member and the offline tools disagreeing. Asserts no durations; every port comes from the OS.
 
 import { spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
