@@ -3,9 +3,9 @@
 // and apply. Port of etcd-io/raft rawnode.go in synchronous-storage mode. Must not do I/O: the
 // driver (node/) persists, sends and applies, then calls advance().
 
-import { assert } from "../internal/assert.ts";
-import { type Index, type NodeId, NONE, type Term } from "../internal/brand.ts";
-import { encodeConfChange } from "./conf_change.ts";
+import { assert } from "../internal/mod.ts";
+import { type Index, type NodeId, NONE, type Term } from "../internal/mod.ts";
+import { decodeConfChange, encodeConfChange } from "./conf_change.ts";
 import type { ProgressState } from "./progress.ts";
 import { entriesBytes } from "./raft_log.ts";
 import { BootstrapError, isEmptyHardState, ProposalDroppedError, Raft, type RaftConfig } from "./raft.ts";
@@ -31,6 +31,22 @@ export interface ProgressStatus {
   readonly isLearner: boolean;
   readonly inflightCount: number;
   readonly inflightBytes: number;
+}
+
+/** The cheap part of Status: no per-member progress, nothing built per call beyond this object. */
+export interface BasicStatus {
+  readonly id: NodeId;
+  readonly term: Term;
+  readonly vote: NodeId;
+  readonly commit: Index;
+  readonly applied: Index;
+  readonly lead: NodeId;
+  readonly raftState: StateType;
+  readonly leadTransferee: NodeId;
+  /** The newest index in the log (stable or not). */
+  readonly lastIndex: Index;
+  /** The index of the newest membership change the leader proposed (0 or below applied when none is pending). */
+  readonly pendingConfIndex: Index;
 }
 
 export interface Status {
@@ -287,6 +303,63 @@ export class RawNode {
       r.reduceUncommittedSize(a.committedBytes);
     }
     for (const m of a.steps) r.step(m);
+  }
+
+  /** Term, vote and commit index as the core holds them now (persisted or not). */
+  hardState(): HardState {
+    return this.raft.hardState();
+  }
+
+  /** The current term (cheap: read on every client reply). */
+  get term(): Term {
+    return this.raft.term;
+  }
+
+  /** The highest index known committed (cheap: read on every client reply). */
+  get commitIndex(): Index {
+    return this.raft.raftLog.committed;
+  }
+
+  /** Term, role, cursors and the pending membership change, without the per-member progress. */
+  basicStatus(): BasicStatus {
+    const r = this.raft;
+    return {
+      id: r.id, term: r.term, vote: r.vote, commit: r.raftLog.committed, applied: r.raftLog.applied, lead: r.lead,
+      raftState: r.state, leadTransferee: r.leadTransferee, lastIndex: r.raftLog.lastIndex(),
+      pendingConfIndex: r.pendingConfIndex,
+    };
+  }
+
+  /** The term of the entry at `index`, or a negative number when it is compacted or not in the log. */
+  termAt(index: Index): Term {
+    return this.raft.raftLog.term(index);
+  }
+
+  /** The entries the core holds that the driver has not yet made durable (handed out in a Ready or not). */
+  unstableEntries(): readonly Entry[] {
+    return this.raft.raftLog.unstable.entries;
+  }
+
+  /**
+   * Whether an entry in [lo, lastIndex] (lo raised to the first index in the log) adds `id` as a
+   * voter or learner. Only the newest `window` entries are read: a caller may not make the core
+   * read its whole log. False when that part of the log is compacted meanwhile.
+   */
+  addsMember(id: NodeId, lo: Index, window: number): boolean {
+    const log = this.raft.raftLog;
+    const last = log.lastIndex();
+    const from = Math.max(lo, last - (window - 1), log.firstIndex());
+    if (from > last) return false;
+    try {
+      for (const e of log.slice(from, last + 1, Infinity)) {
+        if (e.type !== EntryType.ConfChange) continue;
+        const cc = decodeConfChange(e.data);
+        if (cc.nodeId === id && (cc.type === ConfChangeType.AddNode || cc.type === ConfChangeType.AddLearnerNode)) return true;
+      }
+    } catch {
+      return false;
+    }
+    return false;
   }
 
   status(): Status {

@@ -3,7 +3,7 @@
 // stream (see transport.ts): the handshake is checked (cluster id, addressee, membership), answered
 // `OK` or `ERR reason`, and then frames of messages are handed to the node. Anything else is an
 // HTTP/1.1 request, answered as etcd's peer port answers the few GETs a joining member or an
-// operator sends (/members, /version, /health), then closed.
+// operator sends (/members, /version, /health: node/peer_http.ts), then closed.
 // Everything that reaches the port is bounded: connections (a cap), time (a first-line and an HTTP
 // header deadline, an idle deadline on streams) and memory (ONE byte budget across all connections,
 // reserved from announced sizes before anything is buffered). Every refusal is counted in
@@ -16,12 +16,7 @@ import { limits } from "../internal/limits.ts";
 import { decodeMessages, decodeSnapshotHeader, FrameReader, MessageCodecError } from "./message_codec.ts";
 import type { Message } from "../log/types.ts";
 import type { Logger } from "./logger.ts";
-
-export interface PeerHttpResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
+import { peerHttpAnswer, type PeerHttpSource } from "./peer_http.ts";
 
 export interface PeerServerHandler {
   /** Why a handshake must be refused, or undefined to accept it. A sender that is not a member: "sender not found ...". */
@@ -30,8 +25,8 @@ export interface PeerServerHandler {
   refuseSnapshot(m: Message): string | undefined;
   /** Messages received from a peer (a batch, in order). */
   onMessages(msgs: Message[]): void;
-  /** A GET on the peer port. */
-  http(method: string, path: string): PeerHttpResponse;
+  /** What the peer port's HTTP answers (GET /members, /version, /health) read of the member. */
+  readonly http: PeerHttpSource;
   /** Shared by every peer listener of the member: counters, the connection count and the byte budget. */
   readonly port: PeerPortState;
 }
@@ -581,7 +576,7 @@ function serveHttp(c: Conn, first: Uint8Array, handler: PeerServerHandler): void
       path = new URL(target, "http://peer").pathname;
     } catch { /* answered 404 below */ }
     const r = method === "GET" || method === "HEAD"
-      ? handler.http(method, path)
+      ? peerHttpAnswer(handler.http, path)
       : { status: 405, headers: { "Content-Type": "text/plain; charset=utf-8" }, body: "Method Not Allowed\n" };
     const body = new TextEncoder().encode(r.body);
     let out = `HTTP/1.1 ${r.status} ${REASONS[r.status] ?? "Status"}\r\n`;

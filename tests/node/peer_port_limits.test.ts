@@ -55,7 +55,7 @@ async function serve(lim: PeerServerLimits): Promise<Fixture> {
     refuse: (_ch, from, to, cluster) => (cluster !== CLUSTER || to !== ME ? "wrong" : from !== PEER ? "sender not found" : undefined),
     refuseSnapshot: () => f.refuseSnapshot,
     onMessages: (msgs) => f.received.push(...msgs),
-    http: () => ({ status: 200, headers: {}, body: "{}" }),
+    http: { clusterId: CLUSTER, members: () => [], hasLeader: () => true },
     port: f.state,
   };
   f.server = await startPeerServer("127.0.0.1", port, handler, logger, lim);
