@@ -116,9 +116,11 @@ s("a 300 ms stall shows in every request scheduled during it", async () => {
     // About 60 of 200 measured requests fall in the stall, waiting 0-300 ms: p90 and p99 see it.
     // A closed-loop client over a few connections would have only those few requests slow.
     assert.ok(held.length === 0);
+    // Lower bounds only: requests scheduled in the stall were held by the server until 700 ms, so
+    // their measured latency includes the hold whatever the machine's speed. Most were not held.
     assert.ok(r.latency.p99Ms > 200, `p99 ${r.latency.p99Ms}`);
     assert.ok(r.latency.p90Ms > 60, `p90 ${r.latency.p90Ms}`);
-    assert.ok(r.latency.p50Ms < 100, `p50 ${r.latency.p50Ms}`);
+    assert.ok(r.latency.p50Ms < r.latency.p99Ms, `p50 ${r.latency.p50Ms}, p99 ${r.latency.p99Ms}`);
     assert.ok(r.maxOutstanding >= 40, `max outstanding ${r.maxOutstanding}`);
   } finally {
     await srv.close();
