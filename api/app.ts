@@ -6,7 +6,7 @@
 // must not know a protocol's routes (each declares its own).
 
 import { Hono } from "hono";
-import { limits as defaultLimits } from "../internal/limits.ts";
+import { limits as defaultLimits } from "../internal/mod.ts";
 import { type ClusterDeps, clusterProtocol } from "./cluster/mod.ts";
 import { type EtcdV2Deps, etcdV2Protocol } from "./etcd_v2/mod.ts";
 import { baseHeaders, corsOriginFor, corsPolicy, errorResponse, isStreamResponse } from "./http.ts";

@@ -5,7 +5,7 @@
 // from these; node/ satisfies them structurally. Must not import node/ and must not declare one
 // interface for every protocol.
 
-import type { Index, NodeId, Term } from "../internal/brand.ts";
+import type { Index, NodeId, Term } from "../internal/mod.ts";
 
 export interface MemberInfo {
   readonly id: NodeId;

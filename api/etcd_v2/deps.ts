@@ -4,8 +4,7 @@
 // node/'s Node satisfies it structurally; tests/api/fake_deps.ts is its in-memory twin.
 // Must not import node/ and must not ask for anything the v2 routes do not use.
 
-import type { Clock } from "../../internal/clock.ts";
-import type { NodeId } from "../../internal/brand.ts";
+import type { Clock, NodeId } from "../../internal/mod.ts";
 import type { KvCommand, KvResult, KvState, Subscriber } from "../../projections/mod.ts";
 import type { FollowerStats, MemberInfo, RaftPosition, RaftStatus } from "../deps.ts";
 

@@ -5,7 +5,7 @@
 
 import type { KvCommand, KvResult, KvState } from "../../projections/mod.ts";
 import { Ecode } from "../../projections/mod.ts";
-import { limits } from "../../internal/limits.ts";
+import { limits } from "../../internal/mod.ts";
 import { SharedListings } from "./shared_listings.ts";
 import { parseGoBool, parseGoForm, parseGoUint, queryBytes } from "../form.ts";
 import { goParseMediaType } from "../mime.ts";

@@ -6,7 +6,7 @@
 import type { KvError, KvEvent, KvResult, KvState, KvSubtree } from "../../projections/mod.ts";
 import { kvScanHistory } from "../../projections/mod.ts";
 import { Ecode, kvError } from "../../projections/mod.ts";
-import { limits } from "../../internal/limits.ts";
+import { limits } from "../../internal/mod.ts";
 
 export interface WatchHandle {
   cancel(): void;
