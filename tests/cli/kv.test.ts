@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { freePort } from "../helpers/ports.ts";
 import { mainCommand, type Proc, repoRoot, startCoreplane } from "../helpers/procs.ts";
 import { which } from "../helpers/tools.ts";
-import { runCli } from "./cli_fixtures.ts";
+import { runCli } from "./fixtures.ts";
 
 const s = suite("cli kv");
 /** Nothing listens here: a port the OS just handed out and took back. */

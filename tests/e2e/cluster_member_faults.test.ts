@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "../helpers/ports.ts";
 import { mainCommand, type Proc, repoRoot, startCoreplane, tempDir } from "../helpers/procs.ts";
-import { corruptEntry } from "../node/cli_fixtures.ts";
+import { corruptEntry } from "../cli/fixtures.ts";
 import { loadRuntime } from "../../node/runtime.ts";
 import { DB_FILE } from "../../node/storage_sqlite.ts";
 import { runLog } from "../../cli/mod.ts";

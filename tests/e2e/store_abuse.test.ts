@@ -11,7 +11,7 @@ import { rmSync } from "node:fs";
 import { limits } from "../../internal/limits.ts";
 import { type Proc, startCoreplane, tempDir } from "../helpers/procs.ts";
 import { freePorts } from "../helpers/ports.ts";
-import { del, set, writeLog } from "../node/cli_fixtures.ts";
+import { del, set, writeLog } from "../cli/fixtures.ts";
 import type { Command } from "../../projections/mod.ts";
 
 const s = suite("e2e/store abuse: deep keys");
