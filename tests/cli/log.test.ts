@@ -20,6 +20,7 @@ let written: Promise<string> | undefined;
 function memberDataDir(): Promise<string> {
   written ??= (async () => {
     const m = await startCoreplane();
+    let ok = false;
     try {
       await put(m.url, "/foo", "v1");
       await put(m.url, "/foo", "v2");
@@ -27,8 +28,10 @@ function memberDataDir(): Promise<string> {
       await put(m.url, "/dir/a", "1");
       await remove(m.url, "/dir", "?recursive=true");
       await put(m.url, "/foo", "v3");
+      ok = true;
     } finally {
-      await m.stop({ keepData: true });
+      // Kept for the tests that read it (the after hook removes it); dropped if writing failed.
+      await m.stop({ keepData: ok });
     }
     return m.dataDir;
   })();
@@ -132,8 +135,8 @@ s("log export writes a file that dump, replay and verify read with --file, entry
 s("a corrupt entry: verify names it (exit 6), serve refuses naming it, repair drops it, verify is clean", async () => {
   const src = await memberDataDir();
   const dir = tempDir("corrupt");
-  cpSync(src, dir, { recursive: true });
   try {
+    cpSync(src, dir, { recursive: true });
     const clean = await runCli(["log", "verify", "--data-dir", dir]);
     assert.is(clean.code, 0, clean.stdout);
     assert.match(clean.stdout, /the log is clean/);
@@ -197,10 +200,15 @@ let compacted: Promise<{ dir: string; last: number }> | undefined;
 function compactedLog(): Promise<{ dir: string; last: number }> {
   compacted ??= (async () => {
     const dir = tempDir("compacted");
-    const cmds = Array.from({ length: 300 }, (_, i) => set(`/k/${i % 10}`, `v${i}`));
-    cmds.push(del("/k/0"));
-    const last = await writeLog(dir, cmds, { snapshotEvery: 100, compactKeep: 150, batch: 64 });
-    return { dir, last };
+    try {
+      const cmds = Array.from({ length: 300 }, (_, i) => set(`/k/${i % 10}`, `v${i}`));
+      cmds.push(del("/k/0"));
+      const last = await writeLog(dir, cmds, { snapshotEvery: 100, compactKeep: 150, batch: 64 });
+      return { dir, last };
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
   })();
   return compacted;
 }
