@@ -9,8 +9,6 @@
 // Must not assert timings beyond liveness bounds.
 
 import { suite } from "uvu";
-import type { Implementation } from "../helpers/cluster.ts";
-import { needTool } from "../helpers/tools.ts";
 import {
   addMember,
   asymmetricLeaderCut,
@@ -24,28 +22,15 @@ import {
   seedFromEnv,
   splitMinorityMajority,
 } from "./scenarios.ts";
-import { coreplaneClusterReady, implementations, selected } from "./impls.ts";
+import { implementations, scenario } from "./impls.ts";
 
 const s = suite("cluster/faults (heavy)");
 const seed = seedFromEnv("cluster/faults heavy");
 const scale = Math.max(1, Number(process.env.FAULTS_SCALE ?? 1) || 1);
 const snapshots = { count: 200, catchup: 50 };
 
-function available(impl: Implementation, name: string): boolean {
-  if (!selected(name)) return false;
-  if (impl === "etcd") return needTool("etcd", name, "apt-get install etcd-server");
-  const why = coreplaneClusterReady();
-  if (why !== true) {
-    console.log(`SKIP ${name}: ${why}`);
-    return false;
-  }
-  return true;
-}
-
 for (const impl of implementations()) {
-  s(`${impl}: 3 members, ${5 * scale} kill rounds, pauses, partitions (reject and black-hole), one-way cuts`, async () => {
-    const name = `${impl} 3 members heavy`;
-    if (!available(impl, name)) return;
+  scenario(s, impl, `${impl}: 3 members, ${5 * scale} kill rounds, pauses, partitions (reject and black-hole), one-way cuts`, `${impl} 3 members heavy`, async (name) => {
     await runScenario({ name, impl, size: 3, seed, clients: 8, keys: 4, snapshots }, async (ctx) => {
       for (let r = 0; r < scale; r++) {
         await killRounds(ctx, 5);
@@ -61,9 +46,7 @@ for (const impl of implementations()) {
     });
   });
 
-  s(`${impl}: 5 members, ${6 * scale} partitions 2|3, leader kills, one-way cuts, slow links`, async () => {
-    const name = `${impl} 5 members heavy`;
-    if (!available(impl, name)) return;
+  scenario(s, impl, `${impl}: 5 members, ${6 * scale} partitions 2|3, leader kills, one-way cuts, slow links`, `${impl} 5 members heavy`, async (name) => {
     await runScenario({ name, impl, size: 5, seed, clients: 10, keys: 5, snapshots }, async (ctx) => {
       for (let r = 0; r < scale; r++) {
         await splitMinorityMajority(ctx, 1000, 3000, true);
@@ -83,9 +66,7 @@ for (const impl of implementations()) {
     });
   });
 
-  s(`${impl}: membership churn: grow 3 -> 5, remove the leader and a follower, kill a new member, add again`, async () => {
-    const name = `${impl} membership heavy`;
-    if (!available(impl, name)) return;
+  scenario(s, impl, `${impl}: membership churn: grow 3 -> 5, remove the leader and a follower, kill a new member, add again`, `${impl} membership heavy`, async (name) => {
     await runScenario({ name, impl, size: 3, seed, clients: 8, keys: 4, snapshots }, async (ctx) => {
       for (let r = 0; r < scale; r++) {
         const a = await addMember(ctx);
@@ -107,17 +88,13 @@ for (const impl of implementations()) {
     });
   });
 
-  s(`${impl}: rolling restart with SIGTERM, twice`, async () => {
-    const name = `${impl} rolling restart`;
-    if (!available(impl, name)) return;
+  scenario(s, impl, `${impl}: rolling restart with SIGTERM, twice`, `${impl} rolling restart`, async (name) => {
     await runScenario({ name, impl, size: 3, seed, clients: 6, snapshots }, async (ctx) => {
       for (let r = 0; r < 2 * scale; r++) await rollingRestart(ctx);
     });
   });
 
-  s(`${impl}: 5 members, ${25 * scale} seeded chaos steps`, async () => {
-    const name = `${impl} chaos`;
-    if (!available(impl, name)) return;
+  scenario(s, impl, `${impl}: 5 members, ${25 * scale} seeded chaos steps`, `${impl} chaos`, async (name) => {
     await runScenario({ name, impl, size: 5, seed, clients: 10, keys: 5, snapshots }, async (ctx) => {
       await chaos(ctx, 25 * scale);
     });

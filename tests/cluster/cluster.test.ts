@@ -8,8 +8,6 @@
 // Must not assert timings beyond liveness bounds.
 
 import { suite } from "uvu";
-import type { Implementation } from "../helpers/cluster.ts";
-import { needTool } from "../helpers/tools.ts";
 import {
   addMember,
   isolateLeader,
@@ -20,26 +18,13 @@ import {
   seedFromEnv,
   splitMinorityMajority,
 } from "./scenarios.ts";
-import { coreplaneClusterReady, implementations, selected } from "./impls.ts";
+import { implementations, scenario } from "./impls.ts";
 
 const s = suite("cluster/faults (CI size)");
 const seed = seedFromEnv("cluster/faults");
 
-function available(impl: Implementation, name: string): boolean {
-  if (!selected(name)) return false;
-  if (impl === "etcd") return needTool("etcd", name, "apt-get install etcd-server");
-  const why = coreplaneClusterReady();
-  if (why !== true) {
-    console.log(`SKIP ${name}: ${why}`);
-    return false;
-  }
-  return true;
-}
-
 for (const impl of implementations()) {
-  s(`${impl}: 3 members, SIGKILL leader and follower with restarts, SIGSTOP, leader partitioned`, async () => {
-    const name = `${impl} 3 members kill/stop/partition`;
-    if (!available(impl, name)) return;
+  scenario(s, impl, `${impl}: 3 members, SIGKILL leader and follower with restarts, SIGSTOP, leader partitioned`, `${impl} 3 members kill/stop/partition`, async (name) => {
     await runScenario({ name, impl, size: 3, seed, snapshots: { count: 200, catchup: 50 } }, async (ctx) => {
       await killRounds(ctx, 2);
       await pauseMember(ctx, 500, 1500);
@@ -47,18 +32,14 @@ for (const impl of implementations()) {
     });
   });
 
-  s(`${impl}: 5 members, partition 2|3 with the leader in the minority, then in the majority`, async () => {
-    const name = `${impl} 5 members 2|3`;
-    if (!available(impl, name)) return;
+  scenario(s, impl, `${impl}: 5 members, partition 2|3 with the leader in the minority, then in the majority`, `${impl} 5 members 2|3`, async (name) => {
     await runScenario({ name, impl, size: 5, seed, clients: 10, keys: 5 }, async (ctx) => {
       await splitMinorityMajority(ctx, 500, 1500, true);
       await splitMinorityMajority(ctx, 500, 1500, false);
     });
   });
 
-  s(`${impl}: add a member, then remove the leader or a follower`, async () => {
-    const name = `${impl} membership`;
-    if (!available(impl, name)) return;
+  scenario(s, impl, `${impl}: add a member, then remove the leader or a follower`, `${impl} membership`, async (name) => {
     await runScenario({ name, impl, size: 3, seed }, async (ctx) => {
       await addMember(ctx);
       await ctx.pause(300, 800);

@@ -2,15 +2,9 @@
 // picks; the default is coreplane (etcd runs only when asked, to prove the harness on a reference).
 // Must not start anything.
 
+import type { Test } from "uvu";
 import type { Implementation } from "../helpers/cluster.ts";
-
-/**
- * True when coreplane members can form a cluster, else the reason the coreplane cases are skipped.
- * They can since the lead's peer transport landed (commit ca1b104, "cluster: peer transport ...").
- */
-export function coreplaneClusterReady(): true | string {
-  return true;
-}
+import { missingTools, requires, skip } from "../helpers/requires.ts";
 
 export function implementations(): Implementation[] {
   const env = process.env.CLUSTER_IMPL;
@@ -20,13 +14,18 @@ export function implementations(): Implementation[] {
   return out;
 }
 
-/**
- * CLUSTER_CASES=<substring>[,<substring>] runs only the cases whose name contains one of them
- * (for sweeping seeds over one scenario); the others print a SKIP line.
- */
+/** CLUSTER_CASES=<substring>[,<substring>] runs only the cases whose name contains one of them (for sweeping seeds over one scenario). */
 export function selected(name: string): boolean {
   const env = process.env.CLUSTER_CASES;
-  if (!env || env.split(",").some((s) => s.trim() !== "" && name.includes(s.trim()))) return true;
-  console.log(`SKIP ${name}: not selected by CLUSTER_CASES=${env}`);
-  return false;
+  return !env || env.split(",").some((s) => s.trim() !== "" && name.includes(s.trim()));
+}
+
+/**
+ * Registers a scenario on `s`: skipped (with its SKIP line) when CLUSTER_CASES leaves it out, and
+ * through requires() when the implementation needs a tool (etcd) this machine may lack.
+ */
+export function scenario(s: Test, impl: Implementation, title: string, name: string, body: (name: string) => Promise<void>): void {
+  const run = () => body(name);
+  if (!selected(name)) skip(s, title, `not selected by CLUSTER_CASES=${process.env.CLUSTER_CASES}`, run);
+  else requires(s, title, impl === "etcd" ? missingTools("etcd") : undefined, run);
 }

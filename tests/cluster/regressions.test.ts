@@ -8,18 +8,15 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Cluster, sleep } from "../helpers/cluster.ts";
-import { coreplaneClusterReady, selected } from "./impls.ts";
+import { selected } from "./impls.ts";
+import { skip } from "../helpers/requires.ts";
 
 const s = suite("cluster/regressions");
 
-function ready(name: string): boolean {
-  if (!selected(name)) return false;
-  const why = coreplaneClusterReady();
-  if (why !== true) {
-    console.log(`SKIP ${name}: ${why}`);
-    return false;
-  }
-  return true;
+/** Registers a case, skipped (with its SKIP line) when CLUSTER_CASES leaves `name` out. */
+function regression(name: string, title: string, body: () => Promise<void>): void {
+  if (selected(name)) s(title, body);
+  else skip(s, title, `not selected by CLUSTER_CASES=${process.env.CLUSTER_CASES}`, body);
 }
 
 async function put(base: string, key: string, value: string, timeoutMs = 8000): Promise<{ status: number; body: string }> {
@@ -48,8 +45,7 @@ async function withCluster(c: Cluster, body: () => Promise<void>): Promise<void>
   }
 }
 
-s("a member added after log compaction catches up through a snapshot that includes it", async () => {
-  if (!ready("regression: join after compaction")) return;
+regression("regression: join after compaction", "a member added after log compaction catches up through a snapshot that includes it", async () => {
   const c = await Cluster.start({ impl: "coreplane", size: 3, snapshotCount: 200, snapshotCatchupEntries: 50, label: "join-after-compaction" });
   await withCluster(c, async () => {
     const base = c.member(0).clientUrl;
@@ -71,8 +67,7 @@ s("a member added after log compaction catches up through a snapshot that includ
   });
 });
 
-s("a restarted member never answers a new request with an entry of its previous incarnation", async () => {
-  if (!ready("regression: request ids across restarts")) return;
+regression("regression: request ids across restarts", "a restarted member never answers a new request with an entry of its previous incarnation", async () => {
   const c = await Cluster.start({ impl: "coreplane", size: 3, proxy: true, label: "request-ids" });
   await withCluster(c, async () => {
     const l = await c.waitForLeader();

@@ -23,6 +23,7 @@ import { closeSync, ftruncateSync, fstatSync, mkdirSync, mkdtempSync, openSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "../helpers/ports.ts";
+import { requires } from "../helpers/requires.ts";
 import { mainCommand, type Proc, repoRoot, startCoreplane, tempDir } from "../helpers/procs.ts";
 import { corruptEntry } from "../cli/fixtures.ts";
 import { loadRuntime } from "../../node/runtime.ts";
@@ -483,23 +484,17 @@ async function diskFullCase(name: string, victimRole: "follower" | "leader"): Pr
   }
 }
 
-/** Whether a disk-full case can run; prints SKIP for it (or throws under CI=true) when not. */
-function diskFullRunnable(name: string): boolean {
+/** Why the disk-full cases cannot run here (decided when the suite registers), or undefined. */
+function noTmpfs(): string | undefined {
   mountable ??= mountProbe();
-  if (mountable.ok) return true;
-  const why = `cannot mount a tmpfs here (needs root): ${mountable.why}`;
-  if (process.env.CI === "true") throw new Error(`e2e/cluster_member_faults (${name}): ${why}, and CI=true requires it`);
-  console.log(`SKIP e2e/cluster_member_faults (${name}): ${why}`);
-  return false;
+  return mountable.ok ? undefined : `cannot mount a tmpfs here (needs root): ${mountable.why}`;
 }
 
-s("disk full on a follower: it exits non-zero saying so, the other two go on, nothing acknowledged is lost, it catches up after a restart", async () => {
-  if (!diskFullRunnable("disk full on a follower")) return;
+requires(s, "disk full on a follower: it exits non-zero saying so, the other two go on, nothing acknowledged is lost, it catches up after a restart", noTmpfs(), async () => {
   await diskFullCase("df-follower", "follower");
 });
 
-s("disk full on the leader: it exits non-zero saying so, the others elect a leader and go on, nothing acknowledged is lost, it catches up after a restart", async () => {
-  if (!diskFullRunnable("disk full on the leader")) return;
+requires(s, "disk full on the leader: it exits non-zero saying so, the others elect a leader and go on, nothing acknowledged is lost, it catches up after a restart", noTmpfs(), async () => {
   await diskFullCase("df-leader", "leader");
 });
 

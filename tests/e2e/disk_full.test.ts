@@ -3,7 +3,7 @@
 // write gets etcd's errorCode 300 / HTTP 500 with a cause that says the disk is full, no write is
 // acknowledged that was not stored, the member stays up and serves GETs, deleting the filler lets
 // writes succeed again, and every acknowledged write is still there, also after a restart.
-// Where mounting is impossible the suite prints SKIP (and fails under CI=true). Mounts are removed
+// Where mounting is impossible its tests are skipped with a SKIP line (and fail under CI=true). Mounts are removed
 // in all cases, and stale ones left by a killed run of this suite are removed at the start.
 // Must not assert timing.
 
@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane } from "../helpers/procs.ts";
+import { requires } from "../helpers/requires.ts";
 import { getKey, pool, putKey, waitUntil } from "./_util.ts";
 
 /** The member's ports, from the OS; a restart on the same data dir reuses them. */
@@ -116,17 +117,17 @@ async function checkAcks(base: string, acks: readonly Ack[], when: string): Prom
 const s = suite("e2e/disk_full");
 /** Set by the first test once it has checked the refused writes after the restart. */
 let refusedOutcome: { refused: number; appeared: string[] } | undefined;
-let skipped = false;
+/** Why no tmpfs can be mounted here (decided once, when the suite registers), or undefined. */
+const noTmpfs = ((): string | undefined => {
+  const probe = mountSmallFs(1024 * 1024);
+  if ("why" in probe) return `cannot mount a tmpfs here (needs root): ${probe.why}`;
+  unmount(probe.dir);
+  return undefined;
+})();
 
-s("a full disk: refused writes get errorCode 300 'disk is full', reads go on, writes resume once there is room, acknowledged writes survive a restart", async () => {
+requires(s, "a full disk: refused writes get errorCode 300 'disk is full', reads go on, writes resume once there is room, acknowledged writes survive a restart", noTmpfs, async () => {
   const fs = mountSmallFs(FS_BYTES);
-  if ("why" in fs) {
-    const why = `cannot mount a ${FS_BYTES}-byte tmpfs here (needs root): ${fs.why}`;
-    if (process.env.CI === "true") throw new Error(`e2e/disk_full: ${why}, and CI=true requires it`);
-    console.log(`SKIP e2e/disk_full: ${why}`);
-    skipped = true;
-    return;
-  }
+  if ("why" in fs) throw new Error(`cannot mount a ${FS_BYTES}-byte tmpfs: ${fs.why}`);
   const filler = join(fs.dir, "filler");
   const dataDir = join(fs.dir, "data");
   let p: Proc | undefined;
@@ -223,8 +224,7 @@ s("a full disk: refused writes get errorCode 300 'disk is full', reads go on, wr
   }
 });
 
-s("a full disk: a write refused with 'disk is full ... not made durable' is never applied later", () => {
-  if (skipped) return;
+requires(s, "a full disk: a write refused with 'disk is full ... not made durable' is never applied later", noTmpfs, () => {
   assert.ok(refusedOutcome, "the full-disk scenario above did not get as far as checking the refused writes");
   const { refused, appeared } = refusedOutcome;
   assert.ok(refused > 0, "no write was refused, so nothing was checked");

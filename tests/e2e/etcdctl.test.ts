@@ -11,7 +11,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane, startEtcd, tempDir } from "../helpers/procs.ts";
-import { needTool } from "../helpers/tools.ts";
+import { missingTools, requires } from "../helpers/requires.ts";
 import { type CmdResult, getKey, putKey, runCmd, sleep, startCmd, waitUntil } from "./_util.ts";
 
 const ports = await freePorts(4);
@@ -235,9 +235,7 @@ function compare(what: string, got: Outcome[], want: (i: number) => Outcome): vo
 const s = suite("e2e/etcdctl");
 let etcdTranscript: Outcome[] | undefined;
 
-s("etcdctl v2 against real etcd 3.4 prints the expected transcript", async () => {
-  if (!needTool("etcdctl", "e2e/etcdctl", "apt-get install etcd-client")) return;
-  if (!needTool("etcd", "e2e/etcdctl (etcd side)", "apt-get install etcd-server")) return;
+requires(s, "etcdctl v2 against real etcd 3.4 prints the expected transcript", missingTools("etcdctl", "etcd"), async () => {
   let p: Proc | undefined;
   try {
     p = await startEtcd(ETCD);
@@ -249,8 +247,7 @@ s("etcdctl v2 against real etcd 3.4 prints the expected transcript", async () =>
   }
 });
 
-s("etcdctl v2 against coreplane prints exactly what it prints against real etcd", async () => {
-  if (!needTool("etcdctl", "e2e/etcdctl", "apt-get install etcd-client")) return;
+requires(s, "etcdctl v2 against coreplane prints exactly what it prints against real etcd", missingTools("etcdctl"), async () => {
   let p: Proc | undefined;
   try {
     p = await startCoreplane(CORE);

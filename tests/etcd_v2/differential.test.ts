@@ -12,7 +12,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane, startEtcd } from "../helpers/procs.ts";
-import { needTool } from "../helpers/tools.ts";
+import { missingTools, requires } from "../helpers/requires.ts";
 import { type Case, cases } from "./cases.ts";
 import { type Step, type Target, Transcript } from "./transcript.ts";
 
@@ -88,8 +88,7 @@ function diffCase(c: Case, a: Step[], b: Step[], la: string, lb: string): string
 
 const s = suite(NAME);
 
-s("every v2 case answers like etcd 3.4 (status, framing, headers, body)", async () => {
-  if (!needTool("etcd", NAME, "apt-get install etcd-server")) return;
+requires(s, "every v2 case answers like etcd 3.4 (status, framing, headers, body)", missingTools("etcd"), async () => {
   const procs: Proc[] = [];
   try {
     const started = await Promise.allSettled([

@@ -1,7 +1,6 @@
-// Test helpers for external tools (etcd, etcdctl, wrk): find them, and decide what a test does
-// when one is missing. Under CI=true a missing tool is a failure; elsewhere the test prints a
-// visible "SKIP <reason>" line (counted by tests/ci.mjs) and passes without running.
-// Must not install anything: .ci/run does that.
+// Finds external tools (etcd, etcdctl, wrk) on PATH for tests. What a test does when one is
+// missing is decided at registration by tests/helpers/requires.ts. Must not install anything:
+// .ci/run does that.
 
 import { execFileSync } from "node:child_process";
 
@@ -19,16 +18,4 @@ export function which(tool: string): string | undefined {
     found.set(tool, path);
   }
   return found.get(tool);
-}
-
-/**
- * True when the tool is there. When it is missing: throws under CI=true (the test fails),
- * otherwise prints "SKIP <test>: <tool> is not installed" and returns false.
- */
-export function needTool(tool: string, testName: string, hint = `apt-get install ${tool}`): boolean {
-  if (which(tool)) return true;
-  const why = `${tool} is not installed (${hint})`;
-  if (process.env.CI === "true") throw new Error(`${testName}: ${why}, and CI=true requires it`);
-  console.log(`SKIP ${testName}: ${why}`);
-  return false;
 }

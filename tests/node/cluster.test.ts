@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { freePorts } from "../helpers/ports.ts";
 import { type Proc, startCoreplane } from "../helpers/procs.ts";
-import { needTool } from "../helpers/tools.ts";
+import { missingTools, requires } from "../helpers/requires.ts";
 
 const s = suite("node/cluster");
 
@@ -156,8 +156,7 @@ s("a member is added, joins with --initial-cluster-state existing, catches up, a
   }
 });
 
-s("the real etcdctl (v2) lists, adds and removes members of a coreplane cluster", () => {
-  if (!needTool("etcdctl", "node/cluster etcdctl member", "apt-get install etcd-client")) return;
+requires(s, "the real etcdctl (v2) lists, adds and removes members of a coreplane cluster", missingTools("etcdctl"), () => {
   const ctl = (...args: string[]) =>
     execFileSync("etcdctl", ["--endpoints", client(1), ...args], { env: { ...process.env, ETCDCTL_API: "2" }, encoding: "utf8" });
   const list = ctl("member", "list");
