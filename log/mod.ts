@@ -15,7 +15,7 @@ export type {
 export { ConfChangeType, EntryType, MessageType, StateType } from "./types.ts";
 export type { InitialState, LogStorage } from "./storage.ts";
 export { CompactedError, SnapshotOutOfDateError, UnavailableError } from "./storage.ts";
-export type { ProgressStatus, Status } from "./raw_node.ts";
+export type { BasicStatus, ProgressStatus, Status } from "./raw_node.ts";
 export { RawNode } from "./raw_node.ts";
 export type { RaftConfig } from "./raft.ts";
 export { BootstrapError, ProposalDroppedError } from "./raft.ts";
@@ -23,3 +23,4 @@ export { ReadOnlyOption } from "./read_only.ts";
 export { ProgressState } from "./progress.ts";
 export { MemoryStorage } from "./memory_storage.ts";
 export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
+export { refusePeerMessage } from "./message_guard.ts";

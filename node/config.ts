@@ -3,7 +3,7 @@
 // validated Config. Must not read argv or env itself: main.ts passes them in.
 
 import { parseArgs } from "node:util";
-import { limits } from "../internal/limits.ts";
+import { limits } from "../internal/mod.ts";
 
 export interface Config {
   readonly name: string;

@@ -3,9 +3,9 @@
 // or reported unreachable); per member, the appends sent and received.
 // Must not send, step or decide anything: it only watches the messages the node sends and receives.
 
-import type { NodeId } from "../internal/brand.ts";
-import { type Message, MessageType } from "../log/types.ts";
-import type { FollowerStats } from "../api/deps.ts";
+import type { NodeId } from "../internal/mod.ts";
+import { type Message, MessageType } from "../log/mod.ts";
+import type { FollowerStats } from "../api/mod.ts";
 
 /** Round-trip statistics of one follower's heartbeats, as etcd's LeaderStats keeps them. */
 export class FollowerCounter {

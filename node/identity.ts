@@ -4,8 +4,8 @@
 // Must not touch the Raft core, the log's entries or the projections: the node does that with the
 // identity this returns.
 
-import type { NodeId } from "../internal/brand.ts";
-import type { MemberInfo } from "../api/deps.ts";
+import type { NodeId } from "../internal/mod.ts";
+import type { MemberInfo } from "../api/mod.ts";
 import type { Config } from "./config.ts";
 import { clusterIdFor, memberIdFor } from "./ids.ts";
 import type { Logger } from "./logger.ts";

@@ -3,7 +3,7 @@
 // node:crypto, which is why it lives in node/. Must not be used for anything secret.
 
 import { createHash } from "node:crypto";
-import type { NodeId } from "../internal/brand.ts";
+import type { NodeId } from "../internal/mod.ts";
 
 function first8Hex(bytes: Uint8Array): string {
   let n = 0n;

@@ -6,12 +6,12 @@
 // Must not apply anything or write storage: the members projection holds the membership, and the
 // node applies conf changes and tells this part (onConfChangeApplied).
 
-import type { Index, NodeId, Term } from "../internal/brand.ts";
-import type { Clock } from "../internal/clock.ts";
-import { limits } from "../internal/limits.ts";
-import type { BasicStatus, Status } from "../log/raw_node.ts";
-import { type ConfChange, ConfChangeType, type ConfState } from "../log/types.ts";
-import { type MemberInfo, NodeError } from "../api/deps.ts";
+import type { Index, NodeId, Term } from "../internal/mod.ts";
+import type { Clock } from "../internal/mod.ts";
+import { limits } from "../internal/mod.ts";
+import type { BasicStatus, Status } from "../log/mod.ts";
+import { type ConfChange, ConfChangeType, type ConfState } from "../log/mod.ts";
+import { type MemberInfo, NodeError } from "../api/mod.ts";
 import { bootstrapCommands, type Command, encodeConfChangeContext, type MembersState } from "../projections/mod.ts";
 import type { Identity } from "./identity.ts";
 import { newMemberIdFor } from "./ids.ts";

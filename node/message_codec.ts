@@ -4,10 +4,10 @@
 // Pure: node/transport.ts and node/peer_server.ts own the sockets. Must not know about
 // connections, peers or retries.
 
-import type { Index, NodeId, Term } from "../internal/brand.ts";
-import { limits } from "../internal/limits.ts";
-import { decodeCbor, encodeCbor } from "../internal/cbor.ts";
-import { ConfChangeType, type ConfState, type Entry, EntryType, type Message, MessageType, type Snapshot } from "../log/types.ts";
+import type { Index, NodeId, Term } from "../internal/mod.ts";
+import { limits } from "../internal/mod.ts";
+import { decodeCbor, encodeCbor } from "../internal/mod.ts";
+import { ConfChangeType, type ConfState, type Entry, EntryType, type Message, MessageType, type Snapshot } from "../log/mod.ts";
 
 /** Stable small numbers for message types on the wire (the type strings are for humans). */
 const TYPE_CODES: readonly MessageType[] = [

@@ -10,16 +10,16 @@
 // service, or read the Raft core other than through RawNode's public methods.
 
 import { setImmediate } from "node:timers";
-import type { Index, NodeId } from "../internal/brand.ts";
-import type { Clock } from "../internal/clock.ts";
-import { limits } from "../internal/limits.ts";
-import { createPrng } from "../internal/prng.ts";
-import { refusePeerMessage } from "../log/message_guard.ts";
-import { RawNode } from "../log/raw_node.ts";
-import type { RaftConfig } from "../log/raft.ts";
-import { type ConfChange, ConfChangeType, type ConfState, type Entry, EntryType, type HardState, type Message, MessageType, type Ready, StateType } from "../log/types.ts";
-import type { FollowerStats, MemberInfo, RaftPosition, RaftStatus } from "../api/deps.ts";
-import { NodeError } from "../api/deps.ts";
+import type { Index, NodeId } from "../internal/mod.ts";
+import type { Clock } from "../internal/mod.ts";
+import { limits } from "../internal/mod.ts";
+import { createPrng } from "../internal/mod.ts";
+import { refusePeerMessage } from "../log/mod.ts";
+import { RawNode } from "../log/mod.ts";
+import type { RaftConfig } from "../log/mod.ts";
+import { type ConfChange, ConfChangeType, type ConfState, type Entry, EntryType, type HardState, type Message, MessageType, type Ready, StateType } from "../log/mod.ts";
+import type { FollowerStats, MemberInfo, RaftPosition, RaftStatus } from "../api/mod.ts";
+import { NodeError } from "../api/mod.ts";
 import {
   Applier,
   checkEnvelope,

@@ -11,10 +11,10 @@
 // Must not step the Raft core itself or hold state about peers beyond one connection.
 
 import net from "node:net";
-import type { NodeId } from "../internal/brand.ts";
-import { limits } from "../internal/limits.ts";
+import type { NodeId } from "../internal/mod.ts";
+import { limits } from "../internal/mod.ts";
 import { decodeMessages, decodeSnapshotHeader, FrameReader, MessageCodecError } from "./message_codec.ts";
-import type { Message } from "../log/types.ts";
+import type { Message } from "../log/mod.ts";
 import type { Logger } from "./logger.ts";
 import { peerHttpAnswer, type PeerHttpSource } from "./peer_http.ts";
 

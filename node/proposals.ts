@@ -6,11 +6,11 @@
 // Must not step the core itself or apply anything: it proposes through ProposalDeps and is told
 // what was applied.
 
-import type { Index, NodeId } from "../internal/brand.ts";
-import type { Clock } from "../internal/clock.ts";
-import { limits } from "../internal/limits.ts";
-import type { Entry } from "../log/types.ts";
-import { NodeError } from "../api/deps.ts";
+import type { Index, NodeId } from "../internal/mod.ts";
+import type { Clock } from "../internal/mod.ts";
+import { limits } from "../internal/mod.ts";
+import type { Entry } from "../log/mod.ts";
+import { NodeError } from "../api/mod.ts";
 import { type Command, encodeEntry, type Envelope, type ResultFor } from "../projections/mod.ts";
 import { requestId as requestIdOf } from "./request_id.ts";
 

@@ -5,9 +5,9 @@
 // reads time out after limits.proposalTimeoutMs.
 // Must not step the core or apply anything: it asks through ReadIndexDeps and is told what came back.
 
-import type { Index, NodeId } from "../internal/brand.ts";
-import { limits } from "../internal/limits.ts";
-import { NodeError } from "../api/deps.ts";
+import type { Index, NodeId } from "../internal/mod.ts";
+import { limits } from "../internal/mod.ts";
+import { NodeError } from "../api/mod.ts";
 
 interface ReadWaiter {
   resolve(): void;

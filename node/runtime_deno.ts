@@ -6,7 +6,7 @@
 import { DatabaseSync } from "node:sqlite";
 import type { SqliteDb } from "./sqlite.ts";
 import type { HttpServer, Runtime, ServeOptions } from "./runtime.ts";
-import { limits } from "../internal/limits.ts";
+import { limits } from "../internal/mod.ts";
 
 declare const Deno: {
   version: { deno: string };

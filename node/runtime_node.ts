@@ -8,7 +8,7 @@ import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hon
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { SqliteDb } from "./sqlite.ts";
 import type { HttpServer, Runtime, ServeOptions } from "./runtime.ts";
-import { limits } from "../internal/limits.ts";
+import { limits } from "../internal/mod.ts";
 
 const require = createRequire(import.meta.url);
 

@@ -4,14 +4,14 @@
 
 import { mkdirSync } from "node:fs";
 import { createApi } from "../api/mod.ts";
-import type { Clock } from "../internal/clock.ts";
+import type { Clock } from "../internal/mod.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { Node } from "./node.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
 import type { ConnectionGuard, HttpServer, Runtime } from "./runtime.ts";
 import { readFileSync } from "node:fs";
-import { limits } from "../internal/limits.ts";
+import { limits } from "../internal/mod.ts";
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
 

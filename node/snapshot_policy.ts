@@ -3,7 +3,7 @@
 // once when a membership change was applied on a compacted log.
 // Must not encode, write or compact anything: the node takes the snapshot when this says so.
 
-import type { Index, NodeId } from "../internal/brand.ts";
+import type { Index, NodeId } from "../internal/mod.ts";
 
 export class SnapshotPolicy {
   readonly #count: number;

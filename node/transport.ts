@@ -9,9 +9,9 @@
 // Must not step the Raft core or decide anything about Raft: it reports to its handler.
 
 import net from "node:net";
-import type { NodeId } from "../internal/brand.ts";
+import type { NodeId } from "../internal/mod.ts";
 import { encodeChunk, encodeMessages, encodeSnapshotHeader } from "./message_codec.ts";
-import { type Message, MessageType } from "../log/types.ts";
+import { type Message, MessageType } from "../log/mod.ts";
 import type { Logger } from "./logger.ts";
 
 export type Channel = "msg" | "app";
