@@ -1,4 +1,4 @@
-// createApi() routing and the endpoints beside /v2/keys (etcd-v2.md §1, §2, §8): OPTIONS, CORS,
+// createApi() routing and the endpoints beside /v2/keys (as a real etcd 3.4.23 answers them): OPTIONS, CORS,
 // 301 path cleaning, 404, 405 with Allow, bad path escapes, members, machines, stats, version,
 // health and /v1/cluster/status.
 import { suite } from "uvu";

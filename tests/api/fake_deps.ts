@@ -3,7 +3,7 @@
 // KvState with kvProjection.apply (entry time from an injected fixed clock), bumps a raft index,
 // notifies subscribers and resolves with the result (the command round-trips through the log's
 // entry codec first, as in the daemon); linearizableRead() resolves; raftPosition, status and
-// members are constants matching the etcd-v2.md captures (cluster 48276a8f75b6a87, member
+// members are constants matching the responses captured from a real etcd 3.4.23 (cluster 48276a8f75b6a87, member
 // 2e1259d415f2a040). Failures can be injected. Must not open sockets or read the real clock.
 
 import {

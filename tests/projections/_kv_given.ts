@@ -1,6 +1,6 @@
 // Test driver for the kv projection: a fresh store bootstrapped like etcd 3.4 (first user write
 // at index 4), etcd-flavoured request helpers on client keys, and a renderer to etcd's wire JSON
-// so captured responses from etcd-v2.md can be pasted into assertions. Must not hold assertions.
+// so responses captured from a real etcd 3.4.23 can be pasted into assertions. Must not hold assertions.
 
 import type { KvCommand } from "../../projections/mod.ts";
 import {

@@ -1,5 +1,5 @@
-// Given/when/then tests of the kv projection against the captured etcd 3.4 responses in
-// etcd-v2.md §4.3, §5 and §7 (indexes match etcd's: the store is bootstrapped with the three
+// Given/when/then tests of the kv projection against responses captured from a real etcd 3.4.23
+// (writes, errors, TTLs; indexes match etcd's: the store is bootstrapped with the three
 // internal /0 writes, and fillTo() puts later writes at the captured indexes).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";

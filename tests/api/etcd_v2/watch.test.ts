@@ -1,4 +1,4 @@
-// Watches through app.fetch (etcd-v2.md §6): headers flushed at once with the registration
+// Watches through app.fetch (etcd 3.4.23's watch behaviour): headers flushed at once with the registration
 // index, one event then end, streams, history hits, 401, the buffer bound, and clean-up when the
 // client goes away. The hub's own matching rules are tested in watch_hub.test.ts.
 import { suite } from "uvu";

@@ -1,4 +1,4 @@
-// Given/when/then tests of the watch hub against etcd-v2.md §6: history scans, live notification
+// Given/when/then tests of the watch hub against etcd 3.4.23's watch behaviour: history scans, live notification
 // rules, stream vs one-shot watchers, and two behaviours checked on a real etcd 3.4.23 (a stream
 // watcher at a deleted key gets the event twice; a watch on a path that never existed under a
 // deleted directory gets nothing).
