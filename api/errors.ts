@@ -1,6 +1,6 @@
 // The one table of every error the HTTP surface answers with: its HTTP status and its body in the
 // protocol's own format. etcd v2 keys errors are {"errorCode","message","cause","index"}+"\n"
-// (codes and messages from projections/kv_errors.ts); members/stats errors are {"message"};
+// (codes and messages from projections/kv/errors.ts); members/stats errors are {"message"};
 // routing errors are Go net/http's plain text. Node failures (NodeError) become etcd's 300
 // "Raft Internal Error" with a cause worded like etcd's Go error text.
 // Must not build headers (http.ts and the protocols do) and must not catch broken invariants.

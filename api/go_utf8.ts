@@ -1,5 +1,5 @@
 // Request bytes (a percent-decoded path, form names and values) as the store's byte strings
-// (projections/kv_bytes.ts), byte for byte as Go reads them: valid UTF-8 as text (a literal U+FDD0
+// (projections/kv/bytes.ts), byte for byte as Go reads them: valid UTF-8 as text (a literal U+FDD0
 // doubled), and each byte that does not begin a valid sequence as one escaped byte, so that
 // distinct byte strings stay distinct. Must not know HTTP or any protocol.
 
@@ -9,7 +9,7 @@ let utf8Fatal: TextDecoder | undefined;
 let utf8Lossy: TextDecoder | undefined;
 
 /**
- * Decodes bytes[start, end) into the store's byte string (projections/kv_bytes.ts): valid UTF-8
+ * Decodes bytes[start, end) into the store's byte string (projections/kv/bytes.ts): valid UTF-8
  * as text (a literal U+FDD0 doubled), and each byte that does not begin a valid sequence, as Go
  * walks a string, as one escaped byte (WHATWG's decoder would merge some and lose them all).
  */

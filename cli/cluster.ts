@@ -1,4 +1,4 @@
-// `coreplane cluster status`: asks every endpoint for GET /v1/cluster/status (api/cluster.ts) and
+// `coreplane cluster status`: asks every endpoint for GET /v1/cluster/status (api/cluster/) and
 // prints one row per member (id, name, Raft state, term, leader, commit/applied/snapshot index,
 // log range and size) as a table, or --json. Exit 0 when every endpoint answered and they agree
 // on a leader, 5 (unhealthy) when some did not or there is no leader, 2 when none answered.

@@ -1,7 +1,7 @@
 // The sending half of the peer transport: long-lived TCP connections from this member to each peer,
 // one per channel so heartbeats and votes ("msg") never queue behind appends ("app"), and one short
 // connection per snapshot ("snap", streamed in chunks). Every Ready's messages for a peer and
-// channel go out as one frame (log/message_codec.ts; cut into frames of about frameBytesTarget, which
+// channel go out as one frame (node/message_codec.ts; cut into frames of about frameBytesTarget, which
 // the receiver bounds), written without waiting for the previous one (pipelining). Queues are bounded
 // in bytes, every write has a deadline, a stream idle for keepaliveMs carries an empty frame (the
 // receiver closes streams silent for longer than its idle timeout), and a lost connection is dialled

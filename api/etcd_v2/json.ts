@@ -1,7 +1,7 @@
 // Go encoding/json-compatible output for the etcd v2 wire format: string escaping exactly as Go
 // 1.19 (etcd 3.4.23's toolchain) writes it, RFC3339Nano times, and the node/event/error objects
 // in etcd's field order, built as strings directly (no intermediate objects, no JSON.stringify on
-// the hot path). A store byte string (projections/kv_bytes.ts, decoded by go_utf8.ts) is written
+// the hot path). A store byte string (projections/kv/bytes.ts, decoded by go_utf8.ts) is written
 // with each escaped byte as Go writes an invalid byte, "\ufffd", and everything else (a genuine
 // U+FFFD included) as Go writes it.
 // Must not do I/O or read a clock; must not know HTTP (status codes and headers live elsewhere).

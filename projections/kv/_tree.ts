@@ -92,7 +92,7 @@ export function cleanPath(p: string): string {
  * Orders strings as the bytes they stand for (Go's string comparison, used by sorted listings).
  * UTF-16 code units agree with UTF-8 byte order except that surrogates (U+D800..DFFF, which
  * encode code points above U+FFFF) must sort after U+E000..U+FFFF. Escaped raw bytes
- * (kv_bytes.ts) are compared as bytes: when the first difference touches an escape, both
+ * (bytes.ts) are compared as bytes: when the first difference touches an escape, both
  * strings are turned into bytes (rare: only keys holding invalid UTF-8 or U+FDD0 get there).
  */
 export function compareUtf8(a: string, b: string): number {

@@ -1,7 +1,7 @@
 // How the kv store holds etcd's byte strings in JS strings. etcd's keys and values are Go strings:
 // any bytes, compared and sorted as bytes, so `k\xFF` and `k\xC3` are two keys even though both
 // print as "k\ufffd". Our commands, store and log hold JS strings, and every codec on their way
-// (cbor-x in log/codec.ts, TextEncoder, SQLite text) turns a lone surrogate into U+FFFD, so
+// (cbor-x in internal/cbor.ts, TextEncoder, SQLite text) turns a lone surrogate into U+FFFD, so
 // Python's "surrogateescape" (byte b -> U+DC00+b) would be undone by the first log round trip.
 // Instead the escape is made of valid characters that survive any UTF-8 codec:
 //   - valid UTF-8 is held as its text;
@@ -10,7 +10,7 @@
 //   - a literal KV_BYTE_ESCAPE (U+FDD0, a Unicode noncharacter "for internal use") is doubled.
 // The mapping is injective (distinct byte strings give distinct JS strings, equal bytes equal
 // strings), so equality, prevValue and Map lookups work on the strings directly. Only ordering
-// (compareUtf8 in _kv_tree.ts), byte lengths and output (api/json.ts) need to know the scheme.
+// (compareUtf8 in _tree.ts), byte lengths and output (api/etcd_v2/json.ts) need to know the scheme.
 // ASCII text is its own representation: the hot path never pays for this.
 // Must not do I/O; must not know HTTP or JSON.
 

@@ -2,7 +2,7 @@
 // etcd index, TTL expiry driven by kv/expire entries, and the event history that watches scan.
 // Paths are internal ("/0" cluster, "/1" client keys); api/ adds and strips "/1".
 // Must not read a clock or randomness (time comes from ApplyContext.timeMs or a nowMs argument),
-// must not notify watchers (api/watch_hub.ts does, from the results), and must never throw on
+// must not notify watchers (api/etcd_v2/watch_hub.ts does, from the results), and must never throw on
 // bad user input: a rejected command is a KvError result taking no index.
 
 import { assert, unreachable } from "../../internal/mod.ts";

@@ -1,6 +1,6 @@
 // Issue 12, attack 5 on a real member: a key 9,000 segments deep. Before, the PUT answered 201
 // and from then on every recursive GET above it, "/" included, answered 500 (Maximum call stack
-// size exceeded in api/json.ts) until the key was deleted. Now a write deeper than
+// size exceeded in api/etcd_v2/json.ts) until the key was deleted. Now a write deeper than
 // limits.keyDepthMax is refused (400, errorCode 210), a key at the limit works everywhere, and a
 // 9,000-deep key already in a log (written before the limit existed: here by the log fixture)
 // applies from the snapshot and from replay, and is listed, sorted, watched and deleted. Never a

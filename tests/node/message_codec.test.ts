@@ -14,7 +14,7 @@ import {
 import { encodeConfChange } from "../../log/conf_change.ts";
 import { ConfChangeType, EntryType, type Message, MessageType } from "../../log/types.ts";
 
-const s = suite("log/message_codec");
+const s = suite("node/message_codec");
 
 const base: Message = {
   type: MessageType.App, to: "2", from: "1", term: 5, logTerm: 4, index: 10,

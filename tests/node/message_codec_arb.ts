@@ -1,4 +1,4 @@
-// Structure-aware fuzzing of the peer decoders (log/message_codec.ts), shared by the quick CI suite
+// Structure-aware fuzzing of the peer decoders (node/message_codec.ts), shared by the quick CI suite
 // (message_codec_fuzz.test.ts) and the long run (message_codec_fuzz.abuse.ts): fast-check
 // arbitraries for valid messages, for wire-shaped arrays with random field types, for random CBOR
 // values and for mutated frames, and the one property they all check: a decoder returns messages
@@ -23,7 +23,7 @@ export const LOCAL_TYPES: readonly MessageType[] = [
   MessageType.Hup, MessageType.Beat, MessageType.Unreachable, MessageType.SnapStatus, MessageType.CheckQuorum,
 ];
 export const WIRE_TYPES: readonly MessageType[] = Object.values(MessageType).filter((t) => !LOCAL_TYPES.includes(t));
-/** The wire's type codes (log/message_codec.ts TYPE_CODES order: Object.values(MessageType)). */
+/** The wire's type codes (node/message_codec.ts TYPE_CODES order: Object.values(MessageType)). */
 const CODE = new Map<MessageType, number>(Object.values(MessageType).map((t, i) => [t, i]));
 const RELAYED = new Set<MessageType>([MessageType.Prop, MessageType.ReadIndex, MessageType.TransferLeader]);
 const TERM_ZERO = new Set<MessageType>([MessageType.Prop, MessageType.ReadIndex]);
@@ -51,7 +51,7 @@ function arbSnapshot(withData: boolean): fc.Arbitrary<Snapshot> {
   });
 }
 
-/** A message every correct member could send (the rules of log/message_codec.ts fromWire). */
+/** A message every correct member could send (the rules of node/message_codec.ts fromWire). */
 export function arbMessage(opts: { snapshotData?: boolean; type?: fc.Arbitrary<MessageType> } = {}): fc.Arbitrary<Message> {
   return fc.record({
     type: opts.type ?? fc.constantFrom(...WIRE_TYPES),

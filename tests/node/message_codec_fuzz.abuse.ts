@@ -12,7 +12,7 @@ const seed = env.CODEC_FUZZ_SEED ? Number(env.CODEC_FUZZ_SEED) : (Date.now() ^ (
 const runs = env.CODEC_FUZZ_RUNS ? Number(env.CODEC_FUZZ_RUNS) : 60_000;
 console.log(`message_codec fuzz: seed ${seed}, ${runs} runs per property (CODEC_FUZZ_SEED=${seed} to replay)`);
 
-const s = suite("log/message_codec fuzz (long)");
+const s = suite("node/message_codec fuzz (long)");
 for (const [name, run] of properties(runs, seed)) s(`property ${name}`, run);
 s("property: random well-formed messages never trip an assert of a RawNode (through message_guard.ts)", () => {
   fc.assert(fc.property(arbScenario, (sc) => {

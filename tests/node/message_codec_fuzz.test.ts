@@ -1,6 +1,6 @@
 // Structure-aware fuzzing of the peer decoders, the quick CI version (a few seconds): random CBOR,
 // wire-shaped arrays with wrong field types, mutated and split frames, and exact round trips of
-// valid batches (tests/log/message_codec_arb.ts). Also the regressions found by it and by issue 12.
+// valid batches (tests/node/message_codec_arb.ts). Also the regressions found by it and by issue 12.
 // The long seeded run is message_codec_fuzz.abuse.ts.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -10,7 +10,7 @@ import { encodeConfChange } from "../../log/conf_change.ts";
 import { ConfChangeType, type Message, MessageType } from "../../log/types.ts";
 import { CODE_OF, LOCAL_TYPES, properties } from "./message_codec_arb.ts";
 
-const s = suite("log/message_codec fuzz");
+const s = suite("node/message_codec fuzz");
 const isCodecError = (e: unknown) => e instanceof MessageCodecError && e.code === "peer/bad-frame";
 const ID = "8e9e05c52164694d";
 

@@ -1,4 +1,4 @@
-// Well-formed but hostile peer messages against a real RawNode (tests/log/message_codec_hostile.ts):
+// Well-formed but hostile peer messages against a real RawNode (tests/node/message_codec_hostile.ts):
 // through decodeMessages and log/message_guard.ts, as node/node.ts #onPeerMessages takes them, no
 // message may trip an assert of the core (which stops the member). The quick CI version; the long
 // seeded run is in message_codec_fuzz.abuse.ts.
@@ -12,7 +12,7 @@ import { arbScenario, runScenario, type Scenario } from "./message_codec_hostile
 import { Network } from "../log/network.ts";
 import { msg } from "../log/helpers.ts";
 
-const s = suite("log/message_codec hostile messages");
+const s = suite("node/message_codec hostile messages");
 
 s("a heartbeat whose commit is beyond our log is refused, not an assert", () => {
   const net = new Network(["1", "2", "3"]);

@@ -14,7 +14,7 @@ import {
 import type { KvError } from "../../projections/mod.ts";
 
 export const MEMBER_ID = "2e1259d415f2a040";
-/** An arbitrary leader time; expirations are relative to it. */
+/** An arbitrary entry time; expirations are relative to it. */
 export const T0 = 1_795_000_000_000;
 
 export interface PutOpts {

@@ -357,7 +357,7 @@ s("kvScanHistory() gives 401 with the oldest index and the current index (§5, �
   assert.is(kvScanHistory(h.state, "/1/ne/w", true, 15), undefined, "the oldest index itself is still held");
 });
 
-s("kv_errors: exact messages and HTTP statuses (§5)", () => {
+s("kv errors: exact messages and HTTP statuses (§5)", () => {
   assert.is(kvErrorMessages.size, 32);
   assert.is(kvErrorMessages.get(212), "A TTL must be provided on refresh");
   assert.is(kvErrorMessages.get(401), "The event in requested index is outdated and cleared");

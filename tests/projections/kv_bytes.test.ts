@@ -1,4 +1,4 @@
-// Unit tests for projections/kv_bytes.ts and the byte ordering of _kv_tree.ts's compareUtf8:
+// Unit tests for projections/kv/bytes.ts and the byte ordering of _tree.ts's compareUtf8:
 // the store's escaped byte strings map back to their bytes, and sort as Go sorts bytes.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -8,7 +8,7 @@ import { compareUtf8 } from "../../projections/kv/_tree.ts";
 import { goUtf8Decode } from "../../api/go_utf8.ts";
 import { decodeEnvelope, encodeEnvelope } from "../../projections/mod.ts";
 
-const s = suite("projections/kv_bytes");
+const s = suite("projections/kv/bytes");
 const E = KV_BYTE_ESCAPE;
 
 s("kvStringToBytes() gives back the raw bytes of escaped bytes and of a doubled escape", () => {

@@ -15,7 +15,7 @@ import { T0 } from "./_kv_given.ts";
 
 const s = suite("projections/kv replay");
 
-// The same options as log/codec.ts, so the snapshot survives real CBOR.
+// The same options as internal/cbor.ts, so the snapshot survives real CBOR.
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 
