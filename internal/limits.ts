@@ -108,7 +108,7 @@ export const limits = Object.freeze({
    * accepting for good after one EMFILE, silently); a listener that does not accept is opened anew.
    */
   peerListenerProbeMs: 5000,
-  // Shapes of what one frame may hold (log/message_codec.ts refuses a frame that exceeds one).
+  // Shapes of what one frame may hold (node/message_codec.ts refuses a frame that exceeds one).
   /** Messages in one peer frame. A sender's batch is one Ready's messages to one peer: hundreds, not tens of thousands. */
   peerMessagesPerFrameMax: 65_536,
   /**
