@@ -236,11 +236,18 @@ export const cases: readonly Case[] = [
       await t.put(K("/ttl0/k"), { value: "1", ttl: "100" });
       await t.put(K("/ttl0/k"), { value: "1", ttl: "" });
       await t.get(K("/ttl0/k"));
-      await t.put(K("/ttl0/q?ttl="), { value: "2" });
+      const q = await t.put(K("/ttl0/q?ttl="), { value: "2" });
+      // z expires at the first 500 ms tick after its set, maybe before a watch sent after the set
+      // arrives, and a watch's head carries the index at registration. So the live watch is
+      // registered before z exists, waiting past z's set (mi(q) + 1) for the expiry (mi(q) + 2).
+      const w = await t.watch(K(`/ttl0/z?wait=true&waitIndex=${mi(q) + 2}`));
       const z = await t.put(K("/ttl0/z"), { value: "1", ttl: "0" });
-      const w = await t.watch(K(`/ttl0/z?wait=true&waitIndex=${mi(z) + 1}`));
       await w.next();
       await w.end();
+      // The expiry has happened: the same waitIndex now finds it in the history.
+      const h = await t.watch(K(`/ttl0/z?wait=true&waitIndex=${mi(z) + 1}`));
+      await h.next();
+      await h.end();
       await t.get(K("/ttl0/z"));
       await t.get(K("/ttl0?sorted=true"));
     },
@@ -266,12 +273,16 @@ export const cases: readonly Case[] = [
   {
     name: "ttl: an actual expiry of a key and of a directory, seen by GET and by watches with waitIndex",
     async run(t) {
+      // The watches are registered before the three writes (B+1..B+3) and wait past them for the
+      // expiries (B+4 on): a watch's head carries the index at registration, and registered after
+      // the writes it would depend on whether slow writes let the 1 s TTL run out first.
+      const firstExpiry = t.base + 4;
+      const wk = await t.watch(K(`/exp/k?wait=true&waitIndex=${firstExpiry}`));
+      const wd = await t.watch(K(`/exp/d/k?wait=true&waitIndex=${firstExpiry}`));
+      const wr = await t.watch(K(`/exp?wait=true&recursive=true&waitIndex=${firstExpiry}`));
       const d = await t.put(K("/exp/d?dir=true"), { ttl: "1" });
       await t.put(K("/exp/d/k"), { value: "1" });
       const k = await t.put(K("/exp/k"), { value: "soon", ttl: "1" });
-      const wk = await t.watch(K(`/exp/k?wait=true&waitIndex=${mi(k) + 1}`));
-      const wd = await t.watch(K(`/exp/d/k?wait=true&waitIndex=${mi(k) + 1}`));
-      const wr = await t.watch(K(`/exp?wait=true&recursive=true&waitIndex=${mi(k) + 1}`));
       await wd.next();
       await wk.next();
       await wr.next();
