@@ -35,6 +35,28 @@ s("normaliseBody() tokenises expirations by first sight and checks ttl against t
   assert.match(normaliseBody(st, '{"expiration":"2026-11-23T16:07:07.003048107Z","ttl":7}', T), "<ttl 7 NOT in");
 });
 
+s("normaliseBody() reads the ttl asked for from the send time, however late the reply comes", () => {
+  const slow = { sentAtMs: T.sentAtMs, recvAtMs: T.sentAtMs + 1_500 };
+  const st = newState(1, "http://c", "http://p");
+  assert.is(normaliseBody(st, '{"expiration":"2026-11-23T16:07:07.003048107Z","ttl":99}', slow), '{"expiration":<exp#1 now+100s>,"ttl":<ttl>}');
+  assert.is(normaliseBody(st, '{"expiration":"2026-11-23T16:05:27.003048107Z"}', slow), '{"expiration":<exp#2 now>}');
+  assert.is(normaliseBody(st, '{"expiration":"2026-11-23T16:05:25.5Z"}', slow), '{"expiration":<exp#3 past>}');
+});
+
+s("normaliseBody() drops a negative ttl the node can have reached (a late reaper), not one it cannot", () => {
+  // An expire event received 1.2 s after the node's expiration: etcd's reaper ran a second late.
+  const late = { sentAtMs: Date.UTC(2026, 10, 23, 16, 5, 28), recvAtMs: Date.UTC(2026, 10, 23, 16, 5, 28, 200) };
+  const st = newState(1, "http://c", "http://p");
+  const withTtl = '{"prevNode":{"key":"/z","expiration":"2026-11-23T16:05:27.003048107Z","ttl":-1,"modifiedIndex":4}}';
+  const without = '{"prevNode":{"key":"/z","expiration":"2026-11-23T16:05:27.003048107Z","modifiedIndex":4}}';
+  assert.is(normaliseBody(st, withTtl, late), normaliseBody(st, without, late));
+  assert.match(normaliseBody(st, withTtl.replace('"ttl":-1', '"ttl":-2'), late), "<ttl -2 NOT in");
+  assert.match(normaliseBody(st, withTtl.replace('"ttl":-1', '"ttl":0'), late), '"ttl":<ttl>');
+  // Received 0.5 s after the expiration: -1 cannot have been reached yet.
+  const early = { sentAtMs: Date.UTC(2026, 10, 23, 16, 5, 27, 400), recvAtMs: Date.UTC(2026, 10, 23, 16, 5, 27, 500) };
+  assert.match(normaliseBody(newState(1, "http://c", "http://p"), withTtl, early), "<ttl -1 NOT in");
+});
+
 s("normaliseBody() flags an expiration that is not Go's trimmed RFC3339Nano", () => {
   const st = newState(1, "http://c", "http://p");
   assert.match(normaliseBody(st, '{"expiration":"2026-11-23T16:07:07.100Z"}', T), "BAD expiration format");

@@ -93,28 +93,39 @@ function expirationToken(st: NormaliseState, s: string, t: Timing): { token: str
   if (ms === undefined) return { token: `<BAD expiration format ${s}>`, ms };
   let tok = st.expirations.get(s);
   if (tok) return { token: tok, ms };
-  // The server stamped "now" somewhere in [sent, recv], so expiration - ttl lies in that window:
-  // the smallest whole second >= (expiration - recv) is the ttl asked for unless the reply took
-  // over a second (1 ms slack each side for Date.now()'s truncation).
+  // The server stamps "now" when the write arrives (etcd in its HTTP handler, coreplane when it
+  // proposes), before the slow part (consensus, fsync, the reply), so expiration - ttl lies just
+  // after the send time: the whole seconds from the send time to the expiration are the ttl asked
+  // for however long the reply takes, unless the request took a second to arrive.
   const n = st.expirations.size + 1;
-  const lo = (ms - t.recvAtMs - 1) / 1000;
-  const hi = (ms - t.sentAtMs + 1) / 1000;
-  const ahead = Math.max(0, Math.ceil(lo));
-  tok = hi < 0 ? `<exp#${n} past>` : ahead === 0 ? `<exp#${n} now>` : `<exp#${n} now+${ahead}s>`;
+  const ahead = Math.floor((ms - t.sentAtMs) / 1000);
+  tok = ms < t.sentAtMs - 1 ? `<exp#${n} past>` : ahead <= 0 ? `<exp#${n} now>` : `<exp#${n} now+${ahead}s>`;
   st.expirations.set(s, tok);
   return { token: tok, ms };
 }
+
+/** A negative ttl consistent with the timing: dropped from the text, as etcd drops a ttl of 0. */
+const PAST_TTL = "<ttl past>";
+const PAST_TTL_FIELD = new RegExp(`,"ttl":${PAST_TTL}|"ttl":${PAST_TTL},?`, "g");
 
 /**
  * etcd's ttl is ceil((expiration - now)/1s) with "now" somewhere between sending and receiving:
  * a countdown that depends on wall time. Shown as <ttl> when it is consistent with the node's
  * expiration, otherwise with the offending value.
+ *
+ * Past the expiration the countdown is 0, which etcd omits, until it reaches -1, which etcd shows:
+ * a node is reaped at the first 500 ms tick after its expiration and rendered then (the expire
+ * event's prevNode, and a GET in between), so whether its ttl is absent or -1 says only whether
+ * the reaper ran a second late (etcd's SYNC entry waits for a slow fsync; coreplane renders it at
+ * its tick and never shows a negative ttl). A negative ttl the node can have reached by the time
+ * the reply came back is therefore dropped (PAST_TTL); one it cannot have reached still shows.
  */
 function ttlToken(raw: string, expMs: number | undefined, t: Timing): string {
   const ttl = Number(raw);
   if (expMs === undefined) return `<ttl ${raw} WITHOUT expiration>`;
   const lo = Math.ceil((expMs - t.recvAtMs - 1) / 1000);
   const hi = Math.ceil((expMs - t.sentAtMs + 1) / 1000);
+  if (Number.isInteger(ttl) && ttl < 0 && ttl >= lo) return PAST_TTL;
   return ttl >= lo && ttl <= hi ? "<ttl>" : `<ttl ${raw} NOT in [${lo},${hi}]>`;
 }
 
@@ -159,7 +170,7 @@ export function normaliseJsonText(st: NormaliseState, text: string, t: Timing, m
     out += c;
     i++;
   }
-  return out;
+  return out.replace(PAST_TTL_FIELD, "");
 
   function stringValue(inner: string): string {
     let v = inner;

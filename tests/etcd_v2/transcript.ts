@@ -24,7 +24,9 @@ export interface Step {
 
 const REQUEST_TIMEOUT_MS = 15_000;
 // Events arrive in milliseconds; the slowest expected one is a ttl=1 expiry (up to ~1.5 s on etcd).
-const WATCH_EVENT_TIMEOUT_MS = 3_000;
+// No case waits for an event that does not come (quiet() checks that), so the deadline only ends a
+// failing wait, and it is generous: on a loaded machine a reaper tick or an fsync can be seconds late.
+const WATCH_EVENT_TIMEOUT_MS = 10_000;
 
 function encodeForm(f: Record<string, string> | string): string {
   if (typeof f === "string") return f;
