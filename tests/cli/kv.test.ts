@@ -1,13 +1,13 @@
 // `coreplane kv ...` and `coreplane cluster status` as child processes against a real member:
 // etcdctl v2's output in simple, json and extended formats, its error line and exit codes, watch,
 // and a clear exit 2 when nothing listens. When etcdctl is installed, outputs are compared with it
-// on the same member.
+// on the same member; without it that test is skipped (requires.ts).
 import { spawn } from "node:child_process";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { freePort } from "../helpers/ports.ts";
 import { mainCommand, type Proc, repoRoot, startCoreplane } from "../helpers/procs.ts";
-import { which } from "../helpers/tools.ts";
+import { missingTools, requires } from "../helpers/requires.ts";
 import { runCli } from "./fixtures.ts";
 
 const s = suite("cli kv");
@@ -120,16 +120,11 @@ s("cluster status prints a row per member, --json the api's fields; 5 when one e
   assert.is(half.code, 5);
 });
 
-s("kv output equals etcdctl v2's on the same member", async () => {
-  const etcdctl = which("etcdctl");
-  if (!etcdctl) {
-    console.log("SKIP kv output equals etcdctl: etcdctl is not installed (apt-get install etcd-client)");
-    return;
-  }
+requires(s, "kv output equals etcdctl v2's on the same member", missingTools("etcdctl"), async () => {
   const u = await url();
   const ctl = (args: string[]) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const c = spawn(etcdctl, ["--endpoints", u, ...args], { env: { ...process.env, ETCDCTL_API: "2" }, stdio: ["ignore", "pipe", "pipe"] });
+      const c = spawn("etcdctl", ["--endpoints", u, ...args], { env: { ...process.env, ETCDCTL_API: "2" }, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       c.stdout.on("data", (d) => (stdout += d));
