@@ -181,6 +181,27 @@ export const limits = Object.freeze({
    * a big directory cost one encoding and one copy of its bytes, not one each).
    */
   sharedListingBytesMax: 64 * 1024 * 1024,
+
+  // --- storage and membership: what a member keeps and reads of its own log ---
+  /**
+   * Newest log entries a member keeps in memory (node/storage_sqlite.ts), in entries: the Raft
+   * core's reads of recent entries (appends to followers, term checks, applying) never touch SQLite.
+   * The cache may run a quarter over before it is trimmed, so a trim is not paid per batch.
+   */
+  tailCacheEntries: 16_384,
+  /**
+   * Snapshots kept in the data dir, in snapshots: the newest, which a restart starts from, and the
+   * one before it, from which the offline log tools still rebuild states while the entries after it
+   * are stored (and which `log repair --force` falls back to when it deletes the newest). Older
+   * ones are deleted as a new one is stored.
+   */
+  snapshotsKeptSnapshots: 2,
+  /**
+   * Newest log entries read, in entries, to find whether a Raft stream's sender is a member being
+   * added by a conf change not yet applied (node/membership.ts knownSender): a sender must not make
+   * a member read its whole log, and a pending addition sits near the end of it.
+   */
+  knownSenderScanEntries: 4096,
 });
 
 export type Limits = typeof limits;

@@ -59,9 +59,6 @@ export interface MembershipDeps {
   removePeer(id: NodeId): void;
 }
 
-/** How many of the newest log entries knownSender reads for a pending addition. */
-const ADD_SCAN_ENTRIES = 4096;
-
 export class Membership {
   readonly #d: MembershipDeps;
   readonly #me: NodeId;
@@ -255,7 +252,7 @@ export class Membership {
     if (st.members.size > 0 ? st.members.has(from) : this.#d.identity.members.some((m) => m.id === from)) return true;
     if (this.#d.lead() === "") return true;
     // The newest entries only: a sender must not make this member read its whole log.
-    return this.#d.core().addsMember(from, this.#d.applied() + 1, ADD_SCAN_ENTRIES);
+    return this.#d.core().addsMember(from, this.#d.applied() + 1, limits.knownSenderScanEntries);
   }
 
   /** Points the transport at every member's peer URLs (the projection's, or the creation-time list). */
