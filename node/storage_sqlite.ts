@@ -9,7 +9,7 @@
 
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { assert, decodeCbor, encodeCbor, type Index, type Term } from "../internal/mod.ts";
+import { assert, decodeCbor, encodeCbor, type Index, limits, type Term } from "../internal/mod.ts";
 import {
   CompactedError,
   type ConfState,
@@ -28,8 +28,6 @@ import type { SqliteDb, SqliteStatement } from "./sqlite.ts";
 import { toStorageError } from "./sqlite.ts";
 
 export const DB_FILE = "coreplane.db";
-const TAIL_CACHE_ENTRIES = 16_384;
-const SNAPSHOTS_KEPT = 2;
 const EMPTY_CONF: ConfState = { voters: [], learners: [] };
 const EMPTY_HARD: HardState = { term: 0, vote: "", commit: 0 };
 
@@ -118,7 +116,7 @@ export class SqliteStorage implements LogStorage {
     }
     const last = q.first(qb.selectFrom("entries").select((eb) => eb.fn.max<number | null>("idx").as("m")));
     this.#last = last?.m == null ? this.#compactedIndex : Number(last.m);
-    const from = Math.max(this.#compactedIndex + 1, this.#last - TAIL_CACHE_ENTRIES + 1);
+    const from = Math.max(this.#compactedIndex + 1, this.#last - limits.tailCacheEntries + 1);
     this.#tail = this.#readRange(from, this.#last + 1, Infinity);
     assert(this.#tail.length === this.#last - from + 1, `log has a gap between ${from} and ${this.#last}`);
   }
@@ -238,8 +236,8 @@ export class SqliteStorage implements LogStorage {
     } else {
       this.#tail = entries.slice();
     }
-    const over = this.#tail.length - TAIL_CACHE_ENTRIES;
-    if (over > TAIL_CACHE_ENTRIES / 4) this.#tail = this.#tail.slice(over);
+    const over = this.#tail.length - limits.tailCacheEntries;
+    if (over > limits.tailCacheEntries / 4) this.#tail = this.#tail.slice(over);
   }
 
   /**
@@ -353,6 +351,31 @@ export class SqliteStorage implements LogStorage {
     return n;
   }
 
+  /**
+   * Deletes every snapshot after `index` (operator repair: `log repair --force` truncating below
+   * the newest snapshot); returns how many went. Call it before truncateAfter(index), so no
+   * snapshot is ever left beyond the log. A compacted log must keep a snapshot that its stored
+   * entries follow: the caller checks that first, and this asserts it.
+   */
+  deleteSnapshotsAfter(index: Index): number {
+    const { q } = this.#c;
+    const kept = q.first(qb.selectFrom("snapshots").select(["idx", "term", "conf_state"]).where("idx", "<=", index).orderBy("idx", "desc").limit(1));
+    assert(
+      this.#compactedIndex === 0 || (kept !== undefined && kept.idx >= this.#compactedIndex),
+      `deleting the snapshots after ${index} leaves none the log, compacted up to ${this.#compactedIndex}, can start from`,
+    );
+    let removed: number;
+    try {
+      removed = q.transaction(() => q.run(qb.deleteFrom("snapshots").where("idx", ">", index)));
+    } catch (e) {
+      throw toStorageError(e, `deleting the snapshots after ${index}`);
+    }
+    this.#snapMeta = kept
+      ? { index: Number(kept.idx), term: Number(kept.term), confState: decodeCbor<ConfState>(kept.conf_state) }
+      : { index: 0, term: 0, confState: EMPTY_CONF };
+    return removed;
+  }
+
   /** Deletes every entry after `index` (operator repair of a torn tail). */
   truncateAfter(index: Index): number {
     const before = this.#last;
@@ -417,11 +440,11 @@ function putMetaRow(q: QueryRunner, key: string, value: string): void {
   q.run(qb.insertInto("meta").values({ key, value }).onConflict((oc) => oc.column("key").doUpdateSet((eb) => ({ value: eb.ref("excluded.value") }))));
 }
 
-/** Stores a snapshot (replacing one at the same index) and drops all but the newest SNAPSHOTS_KEPT. */
+/** Stores a snapshot (replacing one at the same index) and drops all but the newest `limits.snapshotsKeptSnapshots`. */
 function putSnapshot(q: QueryRunner, index: Index, term: Term, confState: ConfState, data: Uint8Array, createdMs: number): void {
   q.run(qb.insertInto("snapshots").orReplace().values({ idx: index, term, conf_state: encodeCbor(confState), data, created_ms: createdMs }));
   q.run(
-    qb.deleteFrom("snapshots").where("idx", "not in", (eb) => eb.selectFrom("snapshots").select("idx").orderBy("idx", "desc").limit(SNAPSHOTS_KEPT)),
+    qb.deleteFrom("snapshots").where("idx", "not in", (eb) => eb.selectFrom("snapshots").select("idx").orderBy("idx", "desc").limit(limits.snapshotsKeptSnapshots)),
   );
 }
 

@@ -3,9 +3,8 @@
 // Must not touch a data dir a process holds, a member of a cluster's log (it is replaced instead),
 // or acknowledged entries and snapshots without --force.
 
-import { join } from "node:path";
 import { AssertionError } from "../../internal/mod.ts";
-import { clusterRepairAdvice, DB_FILE, isHeldByAnother, loadRuntime, SqliteStorage } from "../../node/mod.ts";
+import { clusterRepairAdvice, isHeldByAnother, loadRuntime, SqliteStorage } from "../../node/mod.ts";
 import { intFlag, parseFlags, UsageError } from "../args.ts";
 import { type CliIo, ExitCode } from "../io.ts";
 import { fmtInt } from "../progress.ts";
@@ -78,15 +77,6 @@ export async function runRepair(argv: string[], io: CliIo): Promise<number> {
         `(a single member loses them)`,
     );
   }
-  if (snapsAbove.length > 0) {
-    // node/storage_sqlite.ts has no call for deleting snapshots; this is the only write outside it, under --force.
-    const db = rt.openSqlite(join(dataDir, DB_FILE));
-    try {
-      db.prepare("DELETE FROM snapshots WHERE idx > ?").run(n);
-    } finally {
-      db.close();
-    }
-  }
   let storage: SqliteStorage;
   try {
     storage = await SqliteStorage.open(rt, dataDir);
@@ -96,6 +86,8 @@ export async function runRepair(argv: string[], io: CliIo): Promise<number> {
   }
   let removed: number;
   try {
+    // Snapshots first: a crash in between leaves a log longer than it must be, never a snapshot beyond it.
+    if (snapsAbove.length > 0) storage.deleteSnapshotsAfter(n);
     removed = storage.truncateAfter(n);
   } finally {
     storage.close();

@@ -240,6 +240,32 @@ s("log verify compares each snapshot with a replay from the oldest available poi
   assert.match(d.stdout, /result unknown/);
 });
 
+s("log repair --force below the newest snapshot deletes the snapshots after it, never the last starting point", async () => {
+  const { dir: source } = await compactedLog();
+  const dir = tempDir("repair-snap");
+  try {
+    cpSync(source, dir, { recursive: true });
+    const noForce = await runCli(["log", "repair", "--data-dir", dir, "--truncate-after", "250"]);
+    assert.is(noForce.code, 6);
+    assert.match(noForce.stderr, /the newest snapshot is at 300, after 250/);
+    const noStart = await runCli(["log", "repair", "--data-dir", dir, "--truncate-after", "180", "--force"]);
+    assert.is(noStart.code, 6);
+    assert.match(noStart.stderr, /would leave no starting point/);
+    const rep = await runCli(["log", "repair", "--data-dir", dir, "--truncate-after", "250", "--force"]);
+    assert.is(rep.code, 0, rep.stderr);
+    assert.match(rep.stdout, /; deleted snapshot\(s\) at 300\./);
+    const v = await runCli(["log", "verify", "--data-dir", dir]);
+    assert.is(v.code, 0, v.stdout + v.stderr);
+    assert.match(v.stdout, /snapshot 200: CRC verifies/);
+    assert.not.match(v.stdout, /snapshot 300/);
+    const r = await runCli(["log", "replay", "--data-dir", dir, "--to", "250", "--key", "/k/7"]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(JSON.parse(r.stdout).value, "v247");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 s("every log command answers --help", async () => {
   for (const sub of ["dump", "replay", "history", "export", "verify", "repair"]) {
     const r = await runCli(["log", sub, "--help"]);

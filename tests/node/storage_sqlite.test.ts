@@ -89,4 +89,25 @@ s("truncateAfter() drops the tail and pulls the commit index back", async () => 
   rmSync(dir, { recursive: true, force: true });
 });
 
+s("deleteSnapshotsAfter() drops the newer snapshots durably and refuses to leave a compacted log none to start from", async () => {
+  const dir = tempDir("storage");
+  const st = await SqliteStorage.open(rt, dir);
+  const e = (index: number) => ({ index, term: 1, type: 0 as const, data: new Uint8Array([index]) });
+  st.save({ entries: [1, 2, 3, 4, 5, 6].map(e), hardState: { term: 1, vote: "a", commit: 6 } });
+  const cs = { voters: ["a"], learners: [] };
+  st.createSnapshot(3, cs, new Uint8Array([3]), 0, { compactTo: 2 });
+  st.createSnapshot(5, cs, new Uint8Array([5]), 0);
+  assert.throws(() => st.deleteSnapshotsAfter(1), /leaves none/);
+  assert.is(st.snapshotMeta().index, 5, "a refused deletion changes nothing");
+  assert.is(st.deleteSnapshotsAfter(4), 1);
+  assert.is(st.snapshotMeta().index, 3);
+  assert.equal([...st.snapshot().data], [3]);
+  st.close();
+  const again = await SqliteStorage.open(rt, dir);
+  assert.is(again.snapshotMeta().index, 3);
+  assert.is(again.deleteSnapshotsAfter(4), 0);
+  again.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
 s.run();
