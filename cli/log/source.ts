@@ -1,10 +1,11 @@
 // Where the offline log tools read a log from: a data dir (its SQLite file opened read-only) or a
 // portable export file (file.ts). Both look the same to replay, dump, history and verify.
+// Reads go through node/'s typed query builder (schema.ts), except the packed page (see there).
 // Must not write anything, and must not decode entry data (walk.ts and the commands do).
 
 import type { Index, Term } from "../../internal/mod.ts";
 import type { Entry, EntryType } from "../../log/mod.ts";
-import { NoLogError, openSqliteReadOnly, type Runtime, type SqliteDb } from "../../node/mod.ts";
+import { missingTables, NoLogError, openSqliteReadOnly, qb, QueryRunner, type Runtime, type SqliteDb } from "../../node/mod.ts";
 import { readLogFile } from "./file.ts";
 
 const PAGE_ENTRIES = 8192;
@@ -56,18 +57,14 @@ export async function openDataDirSource(rt: Runtime, dataDir: string): Promise<L
 }
 
 function dataDirSource(db: SqliteDb, dataDir: string): LogSource {
-  const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => String(r.name)));
-  for (const t of ["entries", "meta", "hard_state", "snapshots"]) {
-    if (!tables.has(t)) {
-      throw new NoLogError(
-        `${dataDir} holds no coreplane log (table ${t} is missing; if this is a copy, copy coreplane.db-wal along with coreplane.db)`,
-      );
-    }
+  const q = new QueryRunner(db);
+  const missing = missingTables(q);
+  if (missing.length > 0) {
+    throw new NoLogError(
+      `${dataDir} holds no coreplane log (table ${missing[0]} is missing; if this is a copy, copy coreplane.db-wal along with coreplane.db)`,
+    );
   }
-  const meta = (k: string): string | undefined => {
-    const r = db.prepare("SELECT value FROM meta WHERE key = ?").get(k);
-    return r ? String(r.value) : undefined;
-  };
+  const meta = (k: string): string | undefined => q.first(qb.selectFrom("meta").select("value").where("key", "=", k))?.value;
   let id: Identity = {};
   try {
     id = JSON.parse(meta("identity") ?? "{}") as Identity;
@@ -77,25 +74,30 @@ function dataDirSource(db: SqliteDb, dataDir: string): LogSource {
     voters = (JSON.parse(meta("conf_state") ?? "{}") as { voters?: string[] }).voters ?? [];
   } catch { /* unknown */ }
   const compacted = Number(meta("compacted_index") ?? 0);
-  const maxRow = db.prepare("SELECT MAX(idx) AS m FROM entries").get();
+  const maxRow = q.first(qb.selectFrom("entries").select((eb) => eb.fn.max<number | null>("idx").as("m")));
   const last = maxRow?.m == null ? compacted : Number(maxRow.m);
-  const hard = db.prepare("SELECT term, commit_index FROM hard_state WHERE id = 1").get();
-  const snaps = db.prepare("SELECT idx, term, created_ms FROM snapshots ORDER BY idx").all().map((r) => ({
+  const hard = q.first(qb.selectFrom("hard_state").select(["term", "commit_index"]).where("id", "=", 1));
+  const snaps = q.all(qb.selectFrom("snapshots").select(["idx", "term", "created_ms"]).orderBy("idx")).map((r) => ({
     index: Number(r.idx),
     term: Number(r.term),
     createdMs: Number(r.created_ms),
   }));
-  const range = db.prepare("SELECT idx, term, type, data FROM entries WHERE idx >= ? AND idx <= ? ORDER BY idx LIMIT " + PAGE_ENTRIES);
+  // The plain page, a kysely query: compiling it costs about 10 µs (8 on Node) against about 10 ms
+  // (12 on Node) to read a page of 8,192 entries of 100 bytes, below the run-to-run noise (measured
+  // with the page read both ways on an in-memory log of 200k entries).
+  const range = (from: Index, hi: Index) =>
+    q.all(qb.selectFrom("entries").select(["idx", "term", "type", "data"]).where("idx", ">=", from).where("idx", "<=", hi).orderBy("idx").limit(PAGE_ENTRIES));
   // The fast page: one row per PAGE_ENTRIES entries, their data concatenated by SQLite, so the
   // driver builds one object and one buffer instead of thousands (3x faster replay reads).
   // Used only when the page is contiguous, of one term and all normal entries; otherwise, or
-  // if anything does not add up, the plain page above is read instead.
+  // if anything does not add up, the plain page above is read instead. Prepared SQL, not kysely:
+  // the concatenation is SQLite's own (group_concat over the blobs, CAST back to a BLOB), which
+  // kysely's builder only passes through as raw SQL anyway.
   const packed = db.prepare(
     "SELECT count(*) AS n, min(idx) AS lo, max(idx) AS hi, min(term) AS t0, max(term) AS t1, max(type) AS ty, " +
       "group_concat(length(data), ',') AS lens, CAST(group_concat(data, '') AS BLOB) AS blob " +
       "FROM (SELECT idx, term, type, data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx)",
   );
-  const snapData = db.prepare("SELECT data FROM snapshots WHERE idx = ?");
   return {
     description: `data dir ${dataDir}`,
     memberId: id.memberId ?? "unknown",
@@ -107,9 +109,9 @@ function dataDirSource(db: SqliteDb, dataDir: string): LogSource {
     voters,
     snapshots: snaps,
     snapshotData(index: Index): Uint8Array {
-      const r = snapData.get(index);
+      const r = q.first(qb.selectFrom("snapshots").select("data").where("idx", "=", index));
       if (!r) throw new Error(`no snapshot at index ${index} in ${dataDir}`);
-      return r.data as Uint8Array;
+      return r.data;
     },
     *entries(lo: Index, hi: Index): Generator<Entry> {
       for (const page of this.pages(lo, hi)) yield* page;
@@ -138,9 +140,9 @@ function dataDirSource(db: SqliteDb, dataDir: string): LogSource {
           }
         }
         // .all() on a page is faster than a row iterator on both drivers.
-        const rows = range.all(from, hi);
+        const rows = range(from, hi);
         if (rows.length === 0) return;
-        yield rows.map((r) => ({ index: Number(r.idx), term: Number(r.term), type: Number(r.type) as EntryType, data: r.data as Uint8Array }));
+        yield rows.map((r) => ({ index: Number(r.idx), term: Number(r.term), type: Number(r.type) as EntryType, data: r.data }));
         from = Number(rows[rows.length - 1].idx) + 1;
       }
     },
