@@ -1,10 +1,12 @@
 // Runs kysely-built queries on our synchronous SQLite connection (sqlite.ts), so storage code
 // writes typed queries and stays synchronous. kysely only compiles here: its Kysely instance has a
 // DummyDriver (no connection, nothing executed), and the SQL and parameters it produces run through
-// prepared statements of the one connection that storage owns. kysely's own execution is async
-// (every query a promise, the connection taken from a pool), which the Raft core's synchronous
-// LogStorage reads and the member's one-transaction Ready cannot wait on.
-// Must not hold queries (schema.ts and storage_sqlite.ts do) and must not open or close connections.
+// prepared statements of the connection it is given (storage's, or the offline log tools'
+// read-only one). kysely's own execution is async (every query a promise, the connection taken
+// from a pool), which the Raft core's synchronous LogStorage reads and the member's
+// one-transaction Ready cannot wait on.
+// Must not hold queries (schema.ts, storage_sqlite.ts and the offline tools' cli/log/source.ts
+// do) and must not open or close connections.
 
 import {
   type Compilable,
