@@ -41,6 +41,8 @@ s("kill <pid of npm start> stops the member, and it prints only JSON lines", asy
   const npm = spawn("npm", ["--silent", "run", script, "--", "--data-dir", dir, "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `default=${peer}`], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so that cleanup can stop whatever npm started even when the test fails.
+    detached: true,
   });
   let out = "";
   npm.stdout!.on("data", (d) => (out += d));
@@ -77,10 +79,10 @@ s("kill <pid of npm start> stops the member, and it prints only JSON lines", asy
     });
     assert.equal(notJson, [], out);
   } finally {
-    if (npm.exitCode === null && npm.signalCode === null) {
-      npm.kill("SIGKILL");
-      await exited;
-    }
+    try {
+      process.kill(-npm.pid!, "SIGKILL"); // the group: npm and, if the test failed, the member it left running
+    } catch { /* already gone */ }
+    if (npm.exitCode === null && npm.signalCode === null) await exited;
     rmSync(dir, { recursive: true, force: true });
   }
 });
