@@ -61,7 +61,7 @@ s("log dump prints one line per entry with the command and its replayed result",
   assert.match(r.stdout, /kv\/set \/foo "v2"  => set \/foo = "v2", was "v1"/);
   assert.match(r.stdout, /prevValue="wrong"  => rejected 101: Compare failed \(\[wrong != v2\]\)/);
   assert.match(r.stdout, /kv\/delete \/dir recursive  => delete \/dir \(dir\)/);
-  assert.match(r.stdout, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z  [0-9a-f]{16}#\d+/);
+  assert.match(r.stdout, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z  [0-9a-f]{1,16}#\d+/);
 });
 
 s("log dump --json gives every entry with index, term, time, command and result", async () => {
