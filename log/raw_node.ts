@@ -49,15 +49,8 @@ export interface BasicStatus {
   readonly pendingConfIndex: Index;
 }
 
-export interface Status {
-  readonly id: NodeId;
-  readonly term: Term;
-  readonly vote: NodeId;
-  readonly commit: Index;
-  readonly applied: Index;
-  readonly lead: NodeId;
-  readonly raftState: StateType;
-  readonly leadTransferee: NodeId;
+/** etcd-io/raft's Status: the basic fields (without the log's end and the pending change) and, on the leader, progress. */
+export interface Status extends Omit<BasicStatus, "lastIndex" | "pendingConfIndex"> {
   /** Per member, only on the leader. */
   readonly progress?: Readonly<Record<NodeId, ProgressStatus>>;
 }
