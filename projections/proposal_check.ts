@@ -7,7 +7,7 @@
 // request times out, which never happens for what api/ builds).
 // Must not apply anything or touch state: a pure function of the entry bytes and the sender.
 
-import { type Entry, EntryType } from "../log/mod.ts";
+import { decodeConfChange, type Entry, EntryType } from "../log/mod.ts";
 import { CorruptEntryError } from "./envelope.ts";
 import { decodeEntry } from "./entry.ts";
 import { confChangeContextOk } from "./members/members.ts";
@@ -29,8 +29,13 @@ export function refuseCommand(c: Command): string | undefined {
 export function refuseProposal(entries: readonly Entry[], from: string): string | undefined {
   for (const e of entries) {
     if (e.type === EntryType.ConfChange) {
-      // The layout was checked by the peer message codec; the context starts after the id.
-      if (!confChangeContextOk(e.data.subarray(3 + e.data[2]))) return "a conf change whose context does not decode";
+      let context: Uint8Array;
+      try {
+        context = decodeConfChange(e.data).context; // the layout is conf_change.ts's, checked again here
+      } catch {
+        return "a conf change entry that does not decode";
+      }
+      if (!confChangeContextOk(context)) return "a conf change whose context does not decode";
       continue;
     }
     if (e.data.length === 0) continue;
